@@ -1,0 +1,56 @@
+/*
+ * A small test harness for the C tests of libselectors.
+ *
+ * Each test program lists its cases in a table and hands it to run_tests(). Run with no argument
+ * it runs every case; with `--list` it prints the case names; with a name it runs that case
+ * alone (tests/c_api.rs runs each case in its own process, so signal handlers, rlimits and
+ * threads of one case never disturb another). A case marked PER_KIND runs once for each Linux
+ * kind (SELECT, POLL, EPOLL); the harness checks that no fd leaked across each run.
+ *
+ * A failed CHECK prints where and why and exits the process with status 1.
+ */
+#ifndef SELECTORS_TEST_HARNESS_H
+#define SELECTORS_TEST_HARNESS_H
+
+#include <stddef.h>
+
+#include "selectors.h"
+
+/** How a case runs: once (with SEL_KIND_DEFAULT), or once for each Linux kind. */
+enum test_scope { ONCE, PER_KIND };
+
+/** One test case: its name, its body (given the kind under test) and its scope. */
+struct test_case {
+    const char *name;
+    void (*run)(int kind);
+    enum test_scope scope;
+};
+
+/** Runs the cases named by argv (see above); returns the process's exit status. */
+int run_tests(int argc, char **argv, const struct test_case *cases, size_t count);
+
+/** Reports a failed check and exits with status 1. */
+void test_fail(const char *file, int line, const char *what, long long left, long long right);
+
+/** The name of the kind under test, for messages. */
+const char *kind_label(int kind);
+
+#define CHECK(cond)                                                       \
+    do {                                                                  \
+        if (!(cond))                                                      \
+            test_fail(__FILE__, __LINE__, #cond, 0, 0);                   \
+    } while (0)
+
+#define CHECK_EQ(actual, expected)                                        \
+    do {                                                                  \
+        long long actual_value_ = (long long)(actual);                    \
+        long long expected_value_ = (long long)(expected);                \
+        if (actual_value_ != expected_value_)                             \
+            test_fail(__FILE__, __LINE__, #actual " == " #expected,       \
+                      actual_value_, expected_value_);                    \
+    } while (0)
+
+/** The number of entries in a test table. */
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+#endif

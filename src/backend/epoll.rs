@@ -1,0 +1,214 @@
+//! `epoll(7)`: Linux's scalable readiness interface, and DEFAULT there.
+//!
+//! Each kernel registration carries `fd | generation << 32` in `epoll_event.data`. epoll watches
+//! open file descriptions, not fd numbers: a file closed without `sel_unregister` while a `dup`
+//! or a forked child keeps it open stays in the set and keeps reporting (man 7 epoll, Q6), and
+//! the fd number may meanwhile belong to a new registration. The generation tells them apart, so
+//! an event of an earlier registration is dropped instead of reaching the current key.
+
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use super::fd::{check, owned};
+use super::{push, ready_entry, waker, Backend, Relocation, Waited};
+use crate::deadline::millis_rounded_up;
+use crate::errno::{Errno, Result};
+use crate::events::{from_poll_bits, to_poll_bits};
+use crate::key::SelEvent;
+use crate::kind::Kind;
+use crate::registry::Registry;
+
+const READABLE: u32 = libc::EPOLLIN as u32;
+const WRITABLE: u32 = libc::EPOLLOUT as u32;
+
+/// The `data` of the wakeup fd's registration; no (fd, generation) pair has it, since fds are
+/// below `i32::MAX`.
+const WAKER_TAG: u64 = u64::MAX;
+
+/// An epoll set and the buffer its waits fill.
+pub struct EpollBackend {
+    epoll: OwnedFd,
+    waker_fd: RawFd,
+    kernel_events: Vec<libc::epoll_event>,
+    next_generation: u32,
+}
+
+fn tag(fd: RawFd, generation: u32) -> u64 {
+    u64::from(fd as u32) | u64::from(generation) << 32
+}
+
+fn untag(data: u64) -> (RawFd, u32) {
+    (data as u32 as RawFd, (data >> 32) as u32)
+}
+
+impl EpollBackend {
+    /// Creates a close-on-exec epoll set watching `waker_fd`.
+    pub fn new(waker_fd: RawFd) -> Result<EpollBackend> {
+        // SAFETY: epoll_create1 takes no pointers.
+        let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        let backend = EpollBackend {
+            epoll,
+            waker_fd,
+            kernel_events: Vec::new(),
+            next_generation: 0,
+        };
+        backend.control(libc::EPOLL_CTL_ADD, waker_fd, READABLE, WAKER_TAG)?;
+        Ok(backend)
+    }
+
+    fn control(&self, op: libc::c_int, fd: RawFd, bits: u32, data: u64) -> Result<()> {
+        let mut event = libc::epoll_event {
+            events: bits,
+            u64: data,
+        };
+        // SAFETY: `event` is a live epoll_event; the kernel validates fd and op.
+        check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) })
+    }
+
+    /// One `epoll_pwait2` (exact timeout) or `epoll_wait` (milliseconds rounded up) into the
+    /// first `capacity` entries of the buffer.
+    fn wait_kernel(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        let epoll = self.epoll.as_raw_fd();
+        let buffer = self.kernel_events.as_mut_ptr();
+        let max = libc::c_int::try_from(capacity).unwrap_or(libc::c_int::MAX);
+        if let Some(wait) = wait.filter(|wait| !wait.is_zero() && pwait2_usable()) {
+            let timeout = libc::timespec {
+                tv_sec: wait.as_secs() as libc::time_t,
+                tv_nsec: wait.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: the buffer holds at least `max` entries; `timeout` is live; a null sigmask
+            // leaves the signal mask alone.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_epoll_pwait2,
+                    epoll,
+                    buffer,
+                    max,
+                    &timeout as *const libc::timespec,
+                    std::ptr::null::<libc::sigset_t>(),
+                    0usize,
+                )
+            };
+            if rc >= 0 {
+                return Ok(rc as usize);
+            }
+            match Errno::last() {
+                // Old kernels (ENOSYS) and seccomp filters (ENOSYS or EPERM, ivykis #33).
+                Errno(libc::ENOSYS) | Errno(libc::EPERM) => {
+                    PWAIT2.store(UNUSABLE, Ordering::Relaxed)
+                }
+                err => return Err(err),
+            }
+        }
+        // SAFETY: the buffer holds at least `max` entries.
+        let rc = unsafe { libc::epoll_wait(epoll, buffer, max, millis_rounded_up(wait)) };
+        check(rc.min(0))?;
+        Ok(rc as usize)
+    }
+}
+
+const USABLE_OR_UNKNOWN: u8 = 0;
+const UNUSABLE: u8 = 1;
+
+/// Whether `epoll_pwait2` may be tried: it is, until one call says the kernel or a seccomp
+/// filter refuses it, and that answer holds for the whole process.
+static PWAIT2: AtomicU8 = AtomicU8::new(USABLE_OR_UNKNOWN);
+
+fn pwait2_usable() -> bool {
+    PWAIT2.load(Ordering::Relaxed) == USABLE_OR_UNKNOWN
+}
+
+impl Backend for EpollBackend {
+    fn kind(&self) -> Kind {
+        Kind::Epoll
+    }
+
+    fn fileno(&self) -> Option<RawFd> {
+        Some(self.epoll.as_raw_fd())
+    }
+
+    fn admit(&self, _fd: RawFd) -> Result<()> {
+        Ok(())
+    }
+
+    fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        let bits = to_poll_bits(events, READABLE, WRITABLE);
+        match self.control(libc::EPOLL_CTL_ADD, fd, bits, tag(fd, generation)) {
+            // The set still holds this very file at this number from a registration whose fd was
+            // closed while a duplicate kept the file open: take that entry over.
+            Err(Errno(libc::EEXIST)) => {
+                self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, generation))?
+            }
+            other => other?,
+        }
+        Ok(generation)
+    }
+
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()> {
+        let bits = to_poll_bits(events, READABLE, WRITABLE);
+        self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, token))
+    }
+
+    fn remove(&mut self, fd: RawFd, _token: u32) -> Option<Relocation> {
+        // EBADF (fd closed) and ENOENT (number reused by another file) leave nothing to remove.
+        let _ = self.control(libc::EPOLL_CTL_DEL, fd, 0, 0);
+        None
+    }
+
+    fn wait(
+        &mut self,
+        registry: &Registry,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited> {
+        // One more than the caller's room, for the wakeup fd. Grows once, then never allocates.
+        let capacity = out.len() + 1;
+        if self.kernel_events.len() < capacity {
+            self.kernel_events
+                .resize(capacity, libc::epoll_event { events: 0, u64: 0 });
+        }
+        let received = self.wait_kernel(wait, capacity)?;
+        let mut written = 0;
+        for event in &self.kernel_events[..received] {
+            let (bits, data) = (event.events, event.u64);
+            if data == WAKER_TAG {
+                waker::drain(self.waker_fd);
+                continue;
+            }
+            let (fd, generation) = untag(data);
+            let Some(key) = registry.get_if_token(fd, generation) else {
+                continue;
+            };
+            if written < out.len() {
+                if let Some(entry) = ready_entry(key, from_poll_bits(bits, READABLE, WRITABLE)) {
+                    push(out, &mut written, entry);
+                }
+            }
+        }
+        Ok(Waited {
+            reported: written,
+            kernel_woke: received > 0,
+        })
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.kernel_events.capacity() * std::mem::size_of::<libc::epoll_event>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip() {
+        for (fd, generation) in [(0, 0), (5, 7), (i32::MAX, u32::MAX)] {
+            assert_eq!(untag(tag(fd, generation)), (fd, generation));
+            assert_ne!(tag(fd, generation), WAKER_TAG);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The kernel interfaces, one file each, behind one small trait.
+//!
+//! The shape follows CPython's `_PollLikeSelector`: the core keeps the registrations (the
+//! [`Registry`]) and the backend only asks the kernel. Every `unsafe` system call of the crate
+//! lives in this module.
+
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use crate::errno::{Errno, Result};
+use crate::key::SelEvent;
+use crate::kind::Kind;
+use crate::registry::Registry;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod epoll;
+mod fd;
+mod poll;
+mod select;
+pub mod thread_errno;
+pub mod waker;
+
+/// What one kernel wait produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waited {
+    /// Entries written to the caller's buffer.
+    pub reported: usize,
+    /// Whether the kernel reported anything at all (a wakeup, or events of a stale registration
+    /// that were dropped): then the wait did not merely time out.
+    pub kernel_woke: bool,
+}
+
+/// A registration whose token changed because the backend moved it (poll's swap-remove).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// The fd that moved.
+    pub fd: RawFd,
+    /// Its new token.
+    pub token: u32,
+}
+
+/// One kernel interface. The core validates arguments and keeps the registry; a backend makes
+/// the kernel calls and maps their results, and reports errors as the kernel gives them.
+pub trait Backend {
+    /// Which kind this is.
+    fn kind(&self) -> Kind;
+
+    /// The kernel object's fd (epoll, kqueue, /dev/poll), `None` for select and poll.
+    fn fileno(&self) -> Option<RawFd>;
+
+    /// Checks an fd about to be registered beyond what the kernel call itself checks (select:
+    /// `FD_SETSIZE` and open; poll: open).
+    fn admit(&self, fd: RawFd) -> Result<()>;
+
+    /// Starts watching `fd` (registered nowhere yet) for `events`; returns the token the core
+    /// stores with the key.
+    fn add(&mut self, fd: RawFd, events: u32) -> Result<u32>;
+
+    /// Changes the events of a watched fd.
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()>;
+
+    /// Stops watching `fd`. Never fails: a kernel that no longer knows the fd (closed, or its
+    /// number reused) has nothing left to remove.
+    fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation>;
+
+    /// Waits once, at most `wait` (`None`: for ever), and writes at most `out.len()` entries, one
+    /// per ready registered fd, each masked by its interest. The wakeup fd is drained, never
+    /// reported. `EINTR` is returned as an error for the core to handle.
+    fn wait(
+        &mut self,
+        registry: &Registry,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited>;
+
+    /// Bytes of heap the backend holds beyond the registry, for the memory benchmarks.
+    fn heap_bytes(&self) -> usize;
+}
+
+/// Opens a backend of `kind` that also watches `waker_fd`; `ENOSYS` for a kind this platform
+/// does not have.
+pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend>> {
+    match kind {
+        Kind::Select => Ok(Box::new(select::SelectBackend::new(waker_fd)?)),
+        Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Kind::Epoll => Ok(Box::new(epoll::EpollBackend::new(waker_fd)?)),
+        _ => Err(Errno(libc::ENOSYS)),
+    }
+}
+
+/// Opens the platform's preferred backend, falling back to poll and then select when the kernel
+/// refuses the preferred one (`ENOSYS` on odd kernels, `EPERM` from seccomp filters; CPython
+/// bpo-41182).
+pub fn open_default(waker_fd: RawFd) -> Result<Box<dyn Backend>> {
+    let mut last = Errno(libc::ENOSYS);
+    for kind in [Kind::platform_default(), Kind::Poll, Kind::Select] {
+        match open(kind, waker_fd) {
+            Err(err @ (Errno(libc::ENOSYS) | Errno(libc::EPERM))) => last = err,
+            other => return other,
+        }
+    }
+    Err(last)
+}
+
+/// Writes `event` into the next free entry of `out` (the caller checked there is one).
+fn push(out: &mut [MaybeUninit<SelEvent>], written: &mut usize, event: SelEvent) {
+    out[*written].write(event);
+    *written += 1;
+}
+
+/// The entry for a ready fd: its key and the ready events masked by its interest, or `None`
+/// when nothing it asked for is ready.
+fn ready_entry(key: crate::key::SelKey, ready: u32) -> Option<SelEvent> {
+    let mask = ready & key.events;
+    (mask != 0).then_some(SelEvent { key, mask })
+}

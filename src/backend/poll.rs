@@ -1,0 +1,172 @@
+//! `poll(2)`: portable and without select's `FD_SETSIZE` bound.
+//!
+//! The `pollfd` array is kept between calls and changed in place: entry 0 is the wakeup fd, and
+//! each registration's token is the index of its entry. Removal swaps the last entry into the
+//! hole, so the array stays dense and the moved registration's token is updated by the core.
+
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use super::fd::{check, ensure_open};
+use super::{push, ready_entry, waker, Backend, Relocation, Waited};
+use crate::deadline::millis_rounded_up;
+use crate::errno::Result;
+use crate::events::{from_poll_bits, to_poll_bits};
+use crate::key::SelEvent;
+use crate::kind::Kind;
+use crate::registry::Registry;
+
+const READABLE: u32 = libc::POLLIN as u32;
+const WRITABLE: u32 = libc::POLLOUT as u32;
+
+/// Index of the wakeup fd's entry.
+const WAKER_INDEX: usize = 0;
+
+/// The `pollfd` array and where the next scan of results starts.
+pub struct PollBackend {
+    pollfds: Vec<libc::pollfd>,
+    /// Results are scanned from here, wrapping around, and the scan resumes after the last entry
+    /// reported: with a result buffer smaller than the ready set, every fd gets its turn.
+    scan_start: usize,
+}
+
+fn pollfd(fd: RawFd, events: u32) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: to_poll_bits(events, READABLE, WRITABLE) as libc::c_short,
+        revents: 0,
+    }
+}
+
+impl PollBackend {
+    /// A set watching only `waker_fd`.
+    pub fn new(waker_fd: RawFd) -> PollBackend {
+        PollBackend {
+            pollfds: vec![libc::pollfd {
+                fd: waker_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            }],
+            scan_start: 1,
+        }
+    }
+}
+
+impl Backend for PollBackend {
+    fn kind(&self) -> Kind {
+        Kind::Poll
+    }
+
+    fn fileno(&self) -> Option<RawFd> {
+        None
+    }
+
+    fn admit(&self, fd: RawFd) -> Result<()> {
+        ensure_open(fd)
+    }
+
+    fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
+        let token = u32::try_from(self.pollfds.len()).expect("fewer pollfds than u32::MAX");
+        self.pollfds.push(pollfd(fd, events));
+        Ok(token)
+    }
+
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()> {
+        self.pollfds[token as usize] = pollfd(fd, events);
+        Ok(())
+    }
+
+    fn remove(&mut self, _fd: RawFd, token: u32) -> Option<Relocation> {
+        let index = token as usize;
+        self.pollfds.swap_remove(index);
+        self.pollfds.get(index).map(|moved| Relocation {
+            fd: moved.fd,
+            token,
+        })
+    }
+
+    fn wait(
+        &mut self,
+        registry: &Registry,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited> {
+        // SAFETY: the pointer and length describe the live pollfd array.
+        let ready = unsafe {
+            libc::poll(
+                self.pollfds.as_mut_ptr(),
+                self.pollfds.len() as libc::nfds_t,
+                millis_rounded_up(wait),
+            )
+        };
+        check(ready.min(0))?;
+        let mut left = ready as usize;
+        if left > 0 && self.pollfds[WAKER_INDEX].revents != 0 {
+            waker::drain(self.pollfds[WAKER_INDEX].fd);
+            left -= 1;
+        }
+        let mut written = 0;
+        let registered = self.pollfds.len() - 1;
+        let mut index = if self.scan_start <= registered {
+            self.scan_start
+        } else {
+            1
+        };
+        for _ in 0..registered {
+            if left == 0 || written == out.len() {
+                break;
+            }
+            let entry = &self.pollfds[index];
+            index = if index == registered { 1 } else { index + 1 };
+            if entry.revents == 0 {
+                continue;
+            }
+            left -= 1;
+            let Some(key) = registry.get(entry.fd) else {
+                continue;
+            };
+            if let Some(event) = ready_entry(
+                key,
+                from_poll_bits(entry.revents as u32, READABLE, WRITABLE),
+            ) {
+                push(out, &mut written, event);
+                self.scan_start = index;
+            }
+        }
+        Ok(Waited {
+            reported: written,
+            kernel_woke: ready > 0,
+        })
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.pollfds.capacity() * std::mem::size_of::<libc::pollfd>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removal_relocates_the_last_entry() {
+        let mut backend = PollBackend::new(100);
+        assert_eq!(backend.add(10, 1), Ok(1));
+        assert_eq!(backend.add(11, 2), Ok(2));
+        assert_eq!(backend.add(12, 3), Ok(3));
+        assert_eq!(backend.remove(10, 1), Some(Relocation { fd: 12, token: 1 }));
+        assert_eq!(backend.remove(11, 2), None);
+        assert_eq!(backend.pollfds.len(), 2);
+        assert_eq!(backend.pollfds[1].fd, 12);
+        assert_eq!(backend.pollfds[WAKER_INDEX].fd, 100);
+    }
+
+    #[test]
+    fn modify_rewrites_the_interest() {
+        let mut backend = PollBackend::new(100);
+        let token = backend.add(10, 1).unwrap();
+        backend.modify(10, token, 3).unwrap();
+        assert_eq!(backend.pollfds[1].events, libc::POLLIN | libc::POLLOUT);
+    }
+}

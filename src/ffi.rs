@@ -1,0 +1,340 @@
+//! The C API: every `extern "C"` function of the library, and nothing else.
+//!
+//! Each function validates its pointers, converts its arguments, calls the safe core and maps
+//! the result to the contract's convention (`>= 0` or a negative errno). A panic is a bug of
+//! ours; `catch_unwind` turns it into `-ENOTRECOVERABLE` (NULL with `errno` for `sel_new`)
+//! instead of aborting the host program, since runtimes that embed us must survive our bugs.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::mem::{align_of, size_of, MaybeUninit};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use crate::backend::thread_errno;
+use crate::backend::waker::Waker;
+use crate::errno::{Errno, Result};
+use crate::key::{SelEvent, SelKey};
+use crate::kind::{Kind, SEL_KIND_DEFAULT};
+use crate::selector::Selector;
+
+/// A selector: a set of registrations and the kernel object that watches them. Opaque; made by
+/// `sel_new`, freed by `sel_close`. One thread at a time may use it, except `sel_wakeup`, which
+/// any thread or signal handler may call.
+pub struct SelSelector {
+    waker: Waker,
+    selector: UnsafeCell<Selector>,
+}
+
+/// Runs `body`, turning a panic into `on_panic` so it never unwinds into C.
+fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// The return value of an `int` function that yields nothing else.
+fn status(result: Result<()>) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(err) => err.negated(),
+    }
+}
+
+/// Runs a call that yields a key, stores the key where the caller asked for it and returns the
+/// contract's status.
+///
+/// # Safety
+/// `key_out` is NULL or valid for writing one `sel_key` (alignment not required).
+unsafe fn key_status(key_out: *mut SelKey, call: impl FnOnce() -> Result<SelKey>) -> c_int {
+    guard(PANICKED, || match call() {
+        Ok(key) => {
+            if !key_out.is_null() {
+                // SAFETY: the caller promises room for one key.
+                unsafe { key_out.write_unaligned(key) };
+            }
+            0
+        }
+        Err(err) => err.negated(),
+    })
+}
+
+const PANICKED: c_int = -libc::ENOTRECOVERABLE;
+
+/// The selector behind a handle, for a call that changes it; `EINVAL` for NULL.
+///
+/// # Safety
+/// `sel` is NULL or a live handle from `sel_new` that no other thread uses now.
+unsafe fn selector_mut<'a>(sel: *mut SelSelector) -> Result<&'a mut Selector> {
+    // SAFETY: the caller promises a live handle used by this thread alone; the waker, which
+    // other threads may touch, is outside the UnsafeCell.
+    unsafe { sel.as_ref() }
+        .map(|handle| unsafe { &mut *handle.selector.get() })
+        .ok_or(Errno(libc::EINVAL))
+}
+
+/// The selector behind a handle, for a call that only reads it; `EINVAL` for NULL.
+///
+/// # Safety
+/// `sel` is NULL or a live handle from `sel_new` that no other thread changes now.
+unsafe fn selector_ref<'a>(sel: *const SelSelector) -> Result<&'a Selector> {
+    // SAFETY: as for selector_mut, for reading.
+    unsafe { sel.as_ref() }
+        .map(|handle| unsafe { &*handle.selector.get() })
+        .ok_or(Errno(libc::EINVAL))
+}
+
+/// The caller's array as a slice of at most `len` entries (clamped to what memory can hold);
+/// `EINVAL` for a NULL or misaligned pointer.
+///
+/// # Safety
+/// `array` is NULL or valid for writing `len` entries.
+unsafe fn out_slice<'a, T>(array: *mut T, len: usize) -> Result<&'a mut [MaybeUninit<T>]> {
+    if array.is_null() || (array as usize) % align_of::<T>() != 0 {
+        return Err(Errno(libc::EINVAL));
+    }
+    let len = len.min(isize::MAX as usize / size_of::<T>());
+    // SAFETY: the caller promises `len` writable entries; MaybeUninit needs no initialisation.
+    Ok(unsafe { std::slice::from_raw_parts_mut(array.cast(), len) })
+}
+
+/// Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0 or `SEL_FLAG_EINTR`).
+///
+/// Returns NULL and sets `errno` on failure: `EINVAL` for an unknown kind or flag bit, `ENOSYS`
+/// for a kind this platform lacks (kqueue on Linux, …), else the kernel's error (`EMFILE`, …).
+/// `SEL_KIND_DEFAULT` picks the platform's best kind and falls back to poll, then select, when
+/// the kernel refuses it. Every fd the selector opens is close-on-exec.
+#[no_mangle]
+pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SelSelector {
+    let created = guard(Err(Errno(libc::ENOTRECOVERABLE)), || {
+        let kind = match kind {
+            SEL_KIND_DEFAULT => None,
+            raw => Some(Kind::from_raw(raw).ok_or(Errno(libc::EINVAL))?),
+        };
+        let waker = Waker::new()?;
+        let selector = Selector::new(kind, flags, waker.watched_fd())?;
+        Ok(Box::into_raw(Box::new(SelSelector {
+            waker,
+            selector: UnsafeCell::new(selector),
+        })))
+    });
+    created.unwrap_or_else(|Errno(err)| {
+        thread_errno::set(err);
+        ptr::null_mut()
+    })
+}
+
+/// Registers `fd` for `events` (`SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both) with the caller's
+/// opaque `data`, like Python's `register`. When `key_out` is not NULL it receives the new key.
+///
+/// Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EBADF` for `fd < 0` or a closed
+/// fd; `-EEXIST` if `fd` is registered; `-EINVAL` for `fd >= FD_SETSIZE` on SELECT; the kernel's
+/// error (`-EPERM` for a regular file on EPOLL, …). On error nothing is recorded.
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
+#[no_mangle]
+pub unsafe extern "C" fn sel_register(
+    sel: *mut SelSelector,
+    fd: c_int,
+    events: u32,
+    data: *mut c_void,
+    key_out: *mut SelKey,
+) -> c_int {
+    // SAFETY: the caller's promises, as documented above.
+    unsafe { key_status(key_out, || selector_mut(sel)?.register(fd, events, data)) }
+}
+
+/// Changes the events and/or data of a registered `fd`, like Python's `modify`. A change of
+/// `data` alone makes no system call. When `key_out` is not NULL it receives the new key.
+///
+/// Returns 0, or: `-EINVAL` for a NULL `sel`; `-EBADF` for `fd < 0`; `-ENOENT` if `fd` is not
+/// registered; `-EINVAL` for bad events (the registration is unchanged); the kernel's error, in
+/// which case `fd` has been unregistered (as CPython does).
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
+#[no_mangle]
+pub unsafe extern "C" fn sel_modify(
+    sel: *mut SelSelector,
+    fd: c_int,
+    events: u32,
+    data: *mut c_void,
+    key_out: *mut SelKey,
+) -> c_int {
+    // SAFETY: the caller's promises, as documented above.
+    unsafe { key_status(key_out, || selector_mut(sel)?.modify(fd, events, data)) }
+}
+
+/// Unregisters `fd`, like Python's `unregister`. When `key_out` is not NULL it receives the key
+/// that was registered (with its `data`, which the library never frees).
+///
+/// Returns 0, or `-EINVAL` for a NULL `sel`, `-EBADF` for `fd < 0`, `-ENOENT` if `fd` is not
+/// registered. Succeeds even when `fd` was closed first, or closed and its number reused; but
+/// unregister before close: on EPOLL a closed fd whose file lives on in a `dup` stays in the
+/// kernel set (its events are then dropped, never reported to a later registration).
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
+#[no_mangle]
+pub unsafe extern "C" fn sel_unregister(
+    sel: *mut SelSelector,
+    fd: c_int,
+    key_out: *mut SelKey,
+) -> c_int {
+    // SAFETY: the caller's promises, as documented above.
+    unsafe { key_status(key_out, || selector_mut(sel)?.unregister(fd)) }
+}
+
+/// Waits until registered fds are ready or `timeout` seconds pass, like Python's `select`, and
+/// writes up to `max_events` entries to `events`, one per ready fd: its key and
+/// `mask = ready & key.events` (never 0). Hang-ups and errors report readable and/or writable,
+/// as CPython maps them. When more fds are ready than fit, later calls report the rest.
+///
+/// `timeout < 0` or `+INFINITY` waits for ever, `0` polls. The wait never ends early on a
+/// timeout; it retries after a signal with the time left, unless the selector was made with
+/// `SEL_FLAG_EINTR`. `sel_wakeup` ends it with 0 entries if nothing else is ready.
+///
+/// Returns the number of entries written (0 on timeout), or: `-EINVAL` for a NULL `sel` or
+/// `events`, `max_events == 0` or a NaN timeout; `-EINTR` with `SEL_FLAG_EINTR`; `-EBADF` on
+/// SELECT when a registered fd was closed; another kernel error.
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `events` is NULL or points to `max_events` writable entries.
+#[no_mangle]
+pub unsafe extern "C" fn sel_select(
+    sel: *mut SelSelector,
+    timeout: f64,
+    events: *mut SelEvent,
+    max_events: usize,
+) -> c_int {
+    guard(PANICKED, || {
+        let selected = (|| {
+            // SAFETY: the caller's promises, as documented above.
+            let selector = unsafe { selector_mut(sel) }?;
+            if max_events == 0 {
+                return Err(Errno(libc::EINVAL));
+            }
+            let out = unsafe { out_slice(events, max_events) }?;
+            selector.select(timeout, out)
+        })();
+        match selected {
+            Ok(count) => c_int::try_from(count).unwrap_or(c_int::MAX),
+            Err(err) => err.negated(),
+        }
+    })
+}
+
+/// Frees the selector and closes the library's own fds (never the registered ones). NULL is
+/// allowed. Returns 0.
+///
+/// # Safety
+/// `sel` is NULL or a live selector, not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn sel_close(sel: *mut SelSelector) -> c_int {
+    guard(PANICKED, || {
+        if !sel.is_null() {
+            // SAFETY: the handle came from Box::into_raw in sel_new and is given up here.
+            drop(unsafe { Box::from_raw(sel) });
+        }
+        0
+    })
+}
+
+/// Looks up the key of `fd`, like Python's `get_key`. `key_out` may be NULL (a membership test).
+///
+/// Returns 0, or `-EINVAL` for a NULL `sel`, `-EBADF` for `fd < 0`, `-ENOENT` if `fd` is not
+/// registered.
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
+#[no_mangle]
+pub unsafe extern "C" fn sel_get_key(
+    sel: *const SelSelector,
+    fd: c_int,
+    key_out: *mut SelKey,
+) -> c_int {
+    // SAFETY: the caller's promises, as documented above.
+    unsafe { key_status(key_out, || selector_ref(sel)?.get_key(fd)) }
+}
+
+/// Copies up to `cap` keys, in ascending fd order, to `keys` (Python's `get_map`), and returns
+/// how many fds are registered in all: a call with `(NULL, 0)` sizes the buffer. A NULL `keys`
+/// copies nothing; a NULL `sel` returns 0.
+///
+/// # Safety
+/// `sel` is NULL or a live selector; `keys` is NULL or points to `cap` writable keys.
+#[no_mangle]
+pub unsafe extern "C" fn sel_get_map(
+    sel: *const SelSelector,
+    keys: *mut SelKey,
+    cap: usize,
+) -> usize {
+    guard(0, || {
+        // SAFETY: the caller's promises, as documented above.
+        let Ok(selector) = (unsafe { selector_ref(sel) }) else {
+            return 0;
+        };
+        match unsafe { out_slice(keys, cap) } {
+            Ok(out) => selector.registry().copy_keys(out),
+            Err(_) => selector.registry().len(),
+        }
+    })
+}
+
+/// The selector's concrete kind (`SEL_KIND_SELECT`, …; never `SEL_KIND_DEFAULT`), or `-EINVAL`
+/// for a NULL `sel`.
+///
+/// # Safety
+/// `sel` is NULL or a live selector.
+#[no_mangle]
+pub unsafe extern "C" fn sel_kind_of(sel: *const SelSelector) -> c_int {
+    guard(PANICKED, || {
+        // SAFETY: the caller's promise, as documented above.
+        match unsafe { selector_ref(sel) } {
+            Ok(selector) => selector.kind().raw(),
+            Err(err) => err.negated(),
+        }
+    })
+}
+
+/// CPython's class name of a kind (`"EpollSelector"`, …; for `SEL_KIND_DEFAULT`, the name of
+/// the kind DEFAULT prefers on this platform), or NULL for an unknown kind. The string is static.
+#[no_mangle]
+pub extern "C" fn sel_kind_name(kind: c_int) -> *const c_char {
+    guard(ptr::null(), || {
+        Kind::from_raw(kind).map_or(ptr::null(), |kind| kind.name().as_ptr())
+    })
+}
+
+/// The fd of the kernel object (the epoll, kqueue or /dev/poll fd, like Python's `fileno()`),
+/// `-EOPNOTSUPP` for SELECT and POLL, `-EINVAL` for a NULL `sel`. Do not close it.
+///
+/// # Safety
+/// `sel` is NULL or a live selector.
+#[no_mangle]
+pub unsafe extern "C" fn sel_fileno(sel: *const SelSelector) -> c_int {
+    guard(PANICKED, || {
+        // SAFETY: the caller's promise, as documented above.
+        match unsafe { selector_ref(sel) }.and_then(Selector::fileno) {
+            Ok(fd) => fd,
+            Err(err) => err.negated(),
+        }
+    })
+}
+
+/// Makes a blocked `sel_select` (or the next one) return promptly, with 0 entries if nothing
+/// else is ready. Wakeups coalesce. Thread-safe and async-signal-safe (it keeps `errno`).
+///
+/// Returns 0, or `-EINVAL` for a NULL `sel`.
+///
+/// # Safety
+/// `sel` is NULL or a live selector (it may be in use by another thread).
+#[no_mangle]
+pub unsafe extern "C" fn sel_wakeup(sel: *mut SelSelector) -> c_int {
+    guard(PANICKED, || {
+        // SAFETY: the waker is shared, outside the UnsafeCell other threads may be changing.
+        match unsafe { sel.as_ref() } {
+            Some(handle) => status(handle.waker.wake()),
+            None => Errno(libc::EINVAL).negated(),
+        }
+    })
+}

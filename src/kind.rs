@@ -1,0 +1,124 @@
+//! The selector kinds: which kernel interface a selector uses, named as CPython names them.
+
+use std::ffi::{c_int, CStr};
+
+/// `DefaultSelector`: the best kind this platform has (epoll on Linux, kqueue on macOS and the
+/// BSDs, /dev/poll on illumos and Solaris, else poll).
+pub const SEL_KIND_DEFAULT: c_int = 0;
+/// `SelectSelector`: `select(2)`; portable, limited to descriptors below `FD_SETSIZE`.
+pub const SEL_KIND_SELECT: c_int = 1;
+/// `PollSelector`: `poll(2)`.
+pub const SEL_KIND_POLL: c_int = 2;
+/// `EpollSelector`: Linux `epoll(7)`.
+pub const SEL_KIND_EPOLL: c_int = 3;
+/// `KqueueSelector`: `kqueue(2)` on macOS and the BSDs.
+pub const SEL_KIND_KQUEUE: c_int = 4;
+/// `DevpollSelector`: `/dev/poll` on illumos and Solaris.
+pub const SEL_KIND_DEVPOLL: c_int = 5;
+
+/// A concrete selector kind (never "default").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `select(2)`.
+    Select,
+    /// `poll(2)`.
+    Poll,
+    /// `epoll(7)`.
+    Epoll,
+    /// `kqueue(2)`.
+    Kqueue,
+    /// `/dev/poll`.
+    Devpoll,
+}
+
+impl Kind {
+    /// The kind a `SEL_KIND_*` value asks for, resolving DEFAULT to this platform's preference;
+    /// `None` for a value the contract does not define.
+    pub fn from_raw(raw: c_int) -> Option<Kind> {
+        match raw {
+            SEL_KIND_DEFAULT => Some(Kind::platform_default()),
+            SEL_KIND_SELECT => Some(Kind::Select),
+            SEL_KIND_POLL => Some(Kind::Poll),
+            SEL_KIND_EPOLL => Some(Kind::Epoll),
+            SEL_KIND_KQUEUE => Some(Kind::Kqueue),
+            SEL_KIND_DEVPOLL => Some(Kind::Devpoll),
+            _ => None,
+        }
+    }
+
+    /// The `SEL_KIND_*` value of this kind.
+    pub fn raw(self) -> c_int {
+        match self {
+            Kind::Select => SEL_KIND_SELECT,
+            Kind::Poll => SEL_KIND_POLL,
+            Kind::Epoll => SEL_KIND_EPOLL,
+            Kind::Kqueue => SEL_KIND_KQUEUE,
+            Kind::Devpoll => SEL_KIND_DEVPOLL,
+        }
+    }
+
+    /// CPython's class name for this kind.
+    pub fn name(self) -> &'static CStr {
+        match self {
+            Kind::Select => c"SelectSelector",
+            Kind::Poll => c"PollSelector",
+            Kind::Epoll => c"EpollSelector",
+            Kind::Kqueue => c"KqueueSelector",
+            Kind::Devpoll => c"DevpollSelector",
+        }
+    }
+
+    /// What DEFAULT means on this platform, before any run-time fallback.
+    pub fn platform_default() -> Kind {
+        if cfg!(any(target_os = "linux", target_os = "android")) {
+            Kind::Epoll
+        } else if cfg!(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        )) {
+            Kind::Kqueue
+        } else if cfg!(any(target_os = "illumos", target_os = "solaris")) {
+            Kind::Devpoll
+        } else {
+            Kind::Poll
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_round_trip() {
+        for raw in SEL_KIND_SELECT..=SEL_KIND_DEVPOLL {
+            assert_eq!(Kind::from_raw(raw).map(Kind::raw), Some(raw));
+        }
+    }
+
+    #[test]
+    fn unknown_values_are_refused() {
+        assert_eq!(Kind::from_raw(-1), None);
+        assert_eq!(Kind::from_raw(6), None);
+    }
+
+    #[test]
+    fn default_resolves_to_a_concrete_kind() {
+        assert_eq!(
+            Kind::from_raw(SEL_KIND_DEFAULT),
+            Some(Kind::platform_default())
+        );
+        #[cfg(target_os = "linux")]
+        assert_eq!(Kind::platform_default(), Kind::Epoll);
+    }
+
+    #[test]
+    fn names_are_cpythons() {
+        assert_eq!(Kind::Epoll.name(), c"EpollSelector");
+        assert_eq!(Kind::Select.name(), c"SelectSelector");
+    }
+}

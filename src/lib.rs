@@ -1,0 +1,26 @@
+//! # libselectors
+//!
+//! Python's [`selectors`](https://docs.python.org/3/library/selectors.html) module rebuilt in
+//! Rust and exported as a C ABI: `libselectors.so` and the generated `include/selectors.h`.
+//!
+//! The core is safe Rust: a [`registry`] of keys (Python's `_fd_to_key`), a [`selector`] that
+//! validates calls in Python's order and runs the wait loop, and one [`backend`] per kernel
+//! interface behind a small trait. The [`ffi`] module is the C API; it only converts, checks
+//! pointers and maps errors to negative errno values.
+
+pub mod backend;
+pub mod deadline;
+pub mod errno;
+pub mod events;
+pub mod ffi;
+pub mod key;
+pub mod kind;
+pub mod registry;
+pub mod selector;
+
+pub use events::{SEL_EVENT_READ, SEL_EVENT_WRITE, SEL_FLAG_EINTR};
+pub use key::{SelEvent, SelKey};
+pub use kind::{
+    Kind, SEL_KIND_DEFAULT, SEL_KIND_DEVPOLL, SEL_KIND_EPOLL, SEL_KIND_KQUEUE, SEL_KIND_POLL,
+    SEL_KIND_SELECT,
+};

@@ -1,0 +1,70 @@
+//! Runs the C tests in `c_tests/`: every case of every program in a process of its own, against
+//! the built `libselectors.so`. A case fails the test when it exits non-zero, prints a failure,
+//! or runs past its time limit.
+
+mod support;
+
+use std::time::Duration;
+
+/// Generous enough for valgrind on a loaded 2-core machine; a hang still fails.
+const CASE_LIMIT: Duration = Duration::from_secs(300);
+
+/// Links `name` and runs each of its cases; panics listing every failed case.
+fn run_program(name: &str) {
+    let program = support::link(name);
+    let listing = std::process::Command::new(&program)
+        .arg("--list")
+        .output()
+        .expect("the program lists its cases");
+    assert!(listing.status.success(), "{name} --list failed");
+    let cases: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(!cases.is_empty(), "{name} has no test cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let mut command = support::command(&program);
+        command.arg(case);
+        match support::run_with_limit(command, CASE_LIMIT) {
+            None => failures.push(format!("{case}: killed after {CASE_LIMIT:?}")),
+            Some(output) if !output.status.success() => failures.push(format!(
+                "{case}: {}\n{}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )),
+            Some(output) => print!("{}", String::from_utf8_lossy(&output.stdout)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{name}: {} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+macro_rules! c_programs {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                run_program(stringify!($name));
+            }
+        )*
+
+        /// Every C test program build.rs compiled has a test here (examples have their own).
+        #[test]
+        fn every_c_program_runs() {
+            let listed = [$(stringify!($name)),*];
+            for name in support::program_names() {
+                let is_example = name.starts_with("echo_server");
+                assert!(is_example || listed.contains(&name), "c_tests/{name}.c has no test in tests/c_api.rs");
+            }
+        }
+    };
+}
+
+c_programs!(header, header_cxx);
