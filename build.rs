@@ -28,36 +28,36 @@ fn main() {
     let include = out.join("include");
     generate_header(&root, &include);
 
-    let support = c_sources(&root.join("c_tests/support"));
+    let support_dir = root.join("c_tests/support");
+    let support = compile(
+        &c_sources(&support_dir),
+        &[&include, &support_dir],
+        &out,
+        "support",
+        false,
+    );
     let mut manifest = String::new();
     for test in c_sources(&root.join("c_tests")) {
         let name = stem(&test);
-        let sources: Vec<&Path> = std::iter::once(test.as_path())
-            .chain(support.iter().map(PathBuf::as_path))
-            .collect();
-        let objects = compile(
-            &sources,
-            &[&include, &root.join("c_tests/support")],
+        let mut objects = compile(
+            std::slice::from_ref(&test),
+            &[&include, &support_dir],
             &out,
             &name,
             false,
         );
+        objects.extend_from_slice(&support);
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
         if name == CXX_TEST {
             let name = format!("{name}_cxx");
-            let objects = compile(
-                &sources,
-                &[&include, &root.join("c_tests/support")],
-                &out,
-                &name,
-                true,
-            );
+            let mut objects = compile(&[test], &[&include, &support_dir], &out, &name, true);
+            objects.extend_from_slice(&support);
             writeln!(manifest, "{name}\tc++\t{}", join(&objects)).unwrap();
         }
     }
     for example in c_sources(&root.join("examples")) {
         let name = stem(&example);
-        let objects = compile(&[&example], &[&include], &out, &name, false);
+        let objects = compile(&[example], &[&include], &out, &name, false);
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
     }
     fs::write(out.join("c_programs.txt"), manifest).expect("OUT_DIR is writable");
@@ -110,7 +110,7 @@ fn join(paths: &[PathBuf]) -> String {
 
 /// Compiles `sources` into objects under `OUT_DIR/<name>`; as C99, or as C++11 when `cpp`.
 fn compile(
-    sources: &[&Path],
+    sources: &[PathBuf],
     includes: &[&Path],
     out: &Path,
     name: &str,

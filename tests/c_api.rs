@@ -67,4 +67,4 @@ macro_rules! c_programs {
     };
 }
 
-c_programs!(header, header_cxx);
+c_programs!(api_errors, header, header_cxx, readiness, stale);

@@ -16,6 +16,10 @@
 
 #include "selectors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /** How a case runs: once (with SEL_KIND_DEFAULT), or once for each Linux kind. */
 enum test_scope { ONCE, PER_KIND };
 
@@ -52,5 +56,9 @@ const char *kind_label(int kind);
 
 /** The number of entries in a test table. */
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -165,8 +165,16 @@ impl Backend for EpollBackend {
         wait: Option<Duration>,
         out: &mut [MaybeUninit<SelEvent>],
     ) -> Result<Waited> {
-        // One more than the caller's room, for the wakeup fd. Grows once, then never allocates.
-        let capacity = out.len() + 1;
+        // Room for one more event than the caller's buffer only when that buffer holds every
+        // registration: the extra one is the wakeup fd's. A smaller buffer gets exactly its size,
+        // because an event taken from the kernel and dropped for lack of room is requeued behind
+        // the others (level-triggered rotation) and would starve. Grows once, then never
+        // allocates.
+        let capacity = if out.len() == registry.len() {
+            out.len() + 1
+        } else {
+            out.len()
+        };
         if self.kernel_events.len() < capacity {
             self.kernel_events
                 .resize(capacity, libc::epoll_event { events: 0, u64: 0 });

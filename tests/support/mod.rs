@@ -18,13 +18,13 @@ pub fn program_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// The folder holding `libselectors.so`: the target profile folder above the test binary's
-/// `deps/`.
+/// The folder holding the `libselectors.so` built with this test binary: `deps/` beside it,
+/// where cargo builds the library's cdylib for tests (it copies it up to the profile folder
+/// only on `cargo build`, so that copy may be stale).
 pub fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let dir = exe
         .parent()
-        .and_then(Path::parent)
         .expect("test binaries live in <target>/<profile>/deps")
         .to_path_buf();
     assert!(
@@ -59,7 +59,12 @@ pub fn link(name: &str) -> PathBuf {
         .arg(&program)
         .args(objects)
         .arg(format!("-L{}", lib_dir.display()))
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        // An RPATH, not a RUNPATH: it outranks the LD_LIBRARY_PATH that cargo sets for tests,
+        // which lists the profile folder and its possibly stale copy of the library.
+        .arg(format!(
+            "-Wl,--disable-new-dtags,-rpath,{}",
+            lib_dir.display()
+        ))
         .args(["-lselectors", "-lpthread", "-lm"])
         .status()
         .expect("the C compiler runs");
