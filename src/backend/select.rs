@@ -185,6 +185,9 @@ impl Backend for SelectBackend {
             }
             let current = fd;
             fd = (fd + 1) % fds;
+            if current == self.waker_fd {
+                continue;
+            }
             let mut ready = 0;
             if readable.contains(current) {
                 ready |= SEL_EVENT_READ;
@@ -194,7 +197,7 @@ impl Backend for SelectBackend {
                 ready |= SEL_EVENT_WRITE;
                 left -= 1;
             }
-            if ready == 0 || current == self.waker_fd {
+            if ready == 0 {
                 continue;
             }
             if let Some(event) = registry

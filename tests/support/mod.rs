@@ -49,6 +49,13 @@ pub fn link(name: &str) -> PathBuf {
     let out_dir = lib_dir.join("c_programs");
     std::fs::create_dir_all(&out_dir).expect("the target folder is writable");
     let program = out_dir.join(name);
+    // Linked under a name of its own, then renamed into place: tests (and other cargo runs)
+    // that link the same program at once never write over a file that another one executes.
+    let unique = out_dir.join(format!(
+        "{name}.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let linker = if language == "c++" {
         env!("SELECTORS_CXX")
     } else {
@@ -56,7 +63,7 @@ pub fn link(name: &str) -> PathBuf {
     };
     let status = Command::new(linker)
         .arg("-o")
-        .arg(&program)
+        .arg(&unique)
         .args(objects)
         .arg(format!("-L{}", lib_dir.display()))
         // An RPATH, not a RUNPATH: it outranks the LD_LIBRARY_PATH that cargo sets for tests,
@@ -69,6 +76,7 @@ pub fn link(name: &str) -> PathBuf {
         .status()
         .expect("the C compiler runs");
     assert!(status.success(), "linking {name} failed");
+    std::fs::rename(&unique, &program).expect("the linked program can be moved into place");
     program
 }
 
