@@ -143,3 +143,144 @@ impl Selector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{SEL_EVENT_READ, SEL_EVENT_WRITE};
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::net::UnixStream;
+    use std::ptr;
+
+    const LINUX_KINDS: [Kind; 3] = [Kind::Select, Kind::Poll, Kind::Epoll];
+
+    /// A selector of `kind` and the waker it watches (kept alive beside it).
+    fn selector(kind: Kind) -> (Selector, backend::waker::Waker) {
+        let waker = backend::waker::Waker::new().unwrap();
+        let selector = Selector::new(Some(kind), 0, waker.watched_fd()).unwrap();
+        (selector, waker)
+    }
+
+    fn pair() -> (UnixStream, UnixStream) {
+        UnixStream::pair().unwrap()
+    }
+
+    fn select_now(selector: &mut Selector) -> Vec<SelEvent> {
+        let mut out = [MaybeUninit::uninit(); 16];
+        let count = selector.select(0.0, &mut out).unwrap();
+        // SAFETY: select initialised the first `count` entries.
+        out[..count]
+            .iter()
+            .map(|entry| unsafe { entry.assume_init() })
+            .collect()
+    }
+
+    #[test]
+    fn register_select_unregister_on_every_kind() {
+        for kind in LINUX_KINDS {
+            let (mut selector, _waker) = selector(kind);
+            let (a, mut b) = pair();
+            let data = 7usize as *mut c_void;
+            let key = selector
+                .register(a.as_raw_fd(), SEL_EVENT_READ, data)
+                .unwrap();
+            assert_eq!(key.data, data);
+            assert!(select_now(&mut selector).is_empty(), "{kind:?}");
+            std::io::Write::write_all(&mut b, b"x").unwrap();
+            let events = select_now(&mut selector);
+            assert_eq!(events.len(), 1, "{kind:?}");
+            assert_eq!((events[0].key, events[0].mask), (key, SEL_EVENT_READ));
+            assert_eq!(selector.unregister(a.as_raw_fd()), Ok(key));
+            assert!(select_now(&mut selector).is_empty(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn errors_come_in_pythons_order() {
+        for kind in LINUX_KINDS {
+            let (mut selector, _waker) = selector(kind);
+            let (a, _b) = pair();
+            let fd = a.as_raw_fd();
+            let none = ptr::null_mut();
+            assert_eq!(selector.register(-1, 0, none), Err(Errno(libc::EINVAL)));
+            assert_eq!(
+                selector.register(-1, SEL_EVENT_READ, none),
+                Err(Errno(libc::EBADF))
+            );
+            selector.register(fd, SEL_EVENT_READ, none).unwrap();
+            assert_eq!(
+                selector.register(fd, SEL_EVENT_READ, none),
+                Err(Errno(libc::EEXIST))
+            );
+            assert_eq!(selector.modify(-1, 0, none), Err(Errno(libc::EBADF)));
+            assert_eq!(selector.modify(fd + 100, 0, none), Err(Errno(libc::ENOENT)));
+            assert_eq!(selector.modify(fd, 0, none), Err(Errno(libc::EINVAL)));
+            assert_eq!(
+                selector.get_key(fd).map(|key| key.events),
+                Ok(SEL_EVENT_READ)
+            );
+            assert_eq!(selector.unregister(fd + 100), Err(Errno(libc::ENOENT)));
+            assert_eq!(selector.select(f64::NAN, &mut []), Err(Errno(libc::EINVAL)));
+        }
+    }
+
+    #[test]
+    fn poll_tokens_follow_relocations() {
+        let (mut selector, _waker) = selector(Kind::Poll);
+        let pairs: Vec<_> = (0..4).map(|_| pair()).collect();
+        for (a, _) in &pairs {
+            selector
+                .register(a.as_raw_fd(), SEL_EVENT_WRITE, ptr::null_mut())
+                .unwrap();
+        }
+        // Removing the first moves the last into its place; it must still be reported as itself.
+        selector.unregister(pairs[0].0.as_raw_fd()).unwrap();
+        let mut fds: Vec<_> = select_now(&mut selector)
+            .iter()
+            .map(|event| event.key.fd)
+            .collect();
+        fds.sort_unstable();
+        let mut expected: Vec<_> = pairs[1..].iter().map(|(a, _)| a.as_raw_fd()).collect();
+        expected.sort_unstable();
+        assert_eq!(fds, expected);
+        selector
+            .modify(pairs[3].0.as_raw_fd(), SEL_EVENT_READ, ptr::null_mut())
+            .unwrap();
+        assert_eq!(select_now(&mut selector).len(), 2);
+    }
+
+    #[test]
+    fn flags_and_kinds_are_checked() {
+        let waker = backend::waker::Waker::new().unwrap();
+        let fd = waker.watched_fd();
+        assert!(matches!(
+            Selector::new(None, 2, fd),
+            Err(Errno(libc::EINVAL))
+        ));
+        assert!(matches!(
+            Selector::new(Some(Kind::Kqueue), 0, fd),
+            Err(Errno(libc::ENOSYS))
+        ));
+        let default = Selector::new(None, SEL_FLAG_EINTR, fd).unwrap();
+        assert_eq!(default.kind(), Kind::Epoll);
+        assert!(default.fileno().is_ok());
+        let poll = Selector::new(Some(Kind::Poll), 0, fd).unwrap();
+        assert_eq!(poll.fileno(), Err(Errno(libc::EOPNOTSUPP)));
+    }
+
+    #[test]
+    fn heap_stays_within_budget_per_registration() {
+        let (mut selector, _waker) = selector(Kind::Epoll);
+        let fds: Vec<OwnedFd> = (0..512)
+            .map(|_| OwnedFd::from(UnixStream::pair().unwrap().0))
+            .collect();
+        for fd in &fds {
+            selector
+                .register(fd.as_raw_fd(), SEL_EVENT_READ, ptr::null_mut())
+                .unwrap();
+        }
+        let highest = fds.iter().map(|fd| fd.as_raw_fd()).max().unwrap() as usize;
+        // The dense table is sized by the highest fd; amortised growth may double it.
+        assert!(selector.heap_bytes() <= 2 * 16 * (highest + 1) + 16 * 4);
+    }
+}
