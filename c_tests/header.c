@@ -2,6 +2,8 @@
  * The public header as C99 and as C++11 (build.rs compiles this file both ways): the contract's
  * constants and struct layouts, and a first register/select/unregister round trip.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -44,6 +46,21 @@ static void kind_names_are_cpythons(int kind) {
     CHECK(sel_kind_name(6) == NULL);
 }
 
+/* The run-time version is the header's; every return code has a static description. */
+static void version_and_error_texts(int kind) {
+    (void)kind;
+    CHECK_EQ(sel_version(),
+             (SEL_VERSION_MAJOR << 16) | (SEL_VERSION_MINOR << 8) | SEL_VERSION_PATCH);
+    CHECK(strcmp(sel_strerror(0), "success") == 0);
+    CHECK(strcmp(sel_strerror(3), "success") == 0);
+    CHECK(strstr(sel_strerror(-EEXIST), "already registered") != NULL);
+    CHECK(strstr(sel_strerror(-ENOENT), "not registered") != NULL);
+    CHECK(strstr(sel_strerror(-EBADF), "bad file descriptor") != NULL);
+    CHECK(strstr(sel_strerror(-ENOSYS), "not available") != NULL);
+    CHECK(sel_strerror(INT_MIN) != NULL);
+    CHECK(sel_strerror(-100000) != NULL);
+}
+
 static void round_trip(int kind) {
     static int marker;
     sel_selector *sel = open_selector(kind, 0);
@@ -71,6 +88,7 @@ static const struct test_case cases[] = {
     {"constants_have_the_contract_values", constants_have_the_contract_values, ONCE},
     {"structs_have_the_contract_layout", structs_have_the_contract_layout, ONCE},
     {"kind_names_are_cpythons", kind_names_are_cpythons, ONCE},
+    {"version_and_error_texts", version_and_error_texts, ONCE},
     {"round_trip", round_trip, PER_KIND},
 };
 

@@ -73,6 +73,21 @@
 #define SEL_KIND_DEVPOLL 5
 
 /**
+ * The major version: an incompatible change of the API or ABI raises it (and the soname).
+ */
+#define SEL_VERSION_MAJOR 0
+
+/**
+ * The minor version: additions that keep the ABI.
+ */
+#define SEL_VERSION_MINOR 1
+
+/**
+ * The patch version: fixes.
+ */
+#define SEL_VERSION_PATCH 0
+
+/**
  * A selector: a set of registrations and the kernel object that watches them. Opaque; made by
  * `sel_new`, freed by `sel_close`. One thread at a time may use it, except `sel_wakeup`, which
  * any thread or signal handler may call.
@@ -250,6 +265,37 @@ int sel_fileno(const struct sel_selector *sel);
  * `sel` is NULL or a live selector (it may be in use by another thread).
  */
 int sel_wakeup(struct sel_selector *sel);
+
+/**
+ * The library's version at run time: `SEL_VERSION_MAJOR << 16 | SEL_VERSION_MINOR << 8 |
+ * SEL_VERSION_PATCH` of the library actually loaded, to compare with the header's macros.
+ */
+uint32_t sel_version(void);
+
+/**
+ * A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`,
+ * what the library means by each negative errno value it returns (`-EEXIST`: "file descriptor
+ * already registered", …), and a generic text for any other value. Never NULL; thread-safe.
+ */
+const char *sel_strerror(int rc);
+
+/**
+ * Gives the selector of a child process its own kernel state after `fork()`: a new kernel
+ * object (epoll set, kqueue, /dev/poll fd) and wakeup channel, with every registration of the
+ * map re-armed on it, without touching what the parent still uses (libev's `ev_loop_fork`,
+ * libevent's `event_reinit`). Call it in the child, right after `fork()`, before any other
+ * call on the selector; without it the child shares the parent's epoll set and wakeup
+ * channel, so its changes and wakeups reach the parent.
+ *
+ * Returns the number of registrations that the kernel refused to re-arm (their fds were closed
+ * in the child) and that were removed from the map, normally 0; or a negative errno if the new
+ * kernel object could not be made (`-EMFILE`, …), the selector then unchanged; `-EINVAL` for a
+ * NULL `sel`.
+ *
+ * # Safety
+ * `sel` is NULL or a live selector, used by no other thread (after `fork()` there is none).
+ */
+int sel_after_fork(struct sel_selector *sel);
 
 #ifdef __cplusplus
 }  // extern "C"

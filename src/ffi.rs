@@ -17,6 +17,7 @@ use crate::errno::{Errno, Result};
 use crate::key::{SelEvent, SelKey};
 use crate::kind::{Kind, SEL_KIND_DEFAULT};
 use crate::selector::Selector;
+use crate::version;
 
 /// A selector: a set of registrations and the kernel object that watches them. Opaque; made by
 /// `sel_new`, freed by `sel_close`. One thread at a time may use it, except `sel_wakeup`, which
@@ -335,6 +336,60 @@ pub unsafe extern "C" fn sel_wakeup(sel: *mut SelSelector) -> c_int {
         match unsafe { sel.as_ref() } {
             Some(handle) => status(handle.waker.wake()),
             None => Errno(libc::EINVAL).negated(),
+        }
+    })
+}
+
+/// The library's version at run time: `SEL_VERSION_MAJOR << 16 | SEL_VERSION_MINOR << 8 |
+/// SEL_VERSION_PATCH` of the library actually loaded, to compare with the header's macros.
+#[no_mangle]
+pub extern "C" fn sel_version() -> u32 {
+    version::packed()
+}
+
+/// A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`,
+/// what the library means by each negative errno value it returns (`-EEXIST`: "file descriptor
+/// already registered", …), and a generic text for any other value. Never NULL; thread-safe.
+#[no_mangle]
+pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
+    guard(Errno(libc::ENOTRECOVERABLE).describe().as_ptr(), || {
+        if rc >= 0 {
+            c"success".as_ptr()
+        } else {
+            Errno(rc.saturating_neg()).describe().as_ptr()
+        }
+    })
+}
+
+/// Gives the selector of a child process its own kernel state after `fork()`: a new kernel
+/// object (epoll set, kqueue, /dev/poll fd) and wakeup channel, with every registration of the
+/// map re-armed on it, without touching what the parent still uses (libev's `ev_loop_fork`,
+/// libevent's `event_reinit`). Call it in the child, right after `fork()`, before any other
+/// call on the selector; without it the child shares the parent's epoll set and wakeup
+/// channel, so its changes and wakeups reach the parent.
+///
+/// Returns the number of registrations that the kernel refused to re-arm (their fds were closed
+/// in the child) and that were removed from the map, normally 0; or a negative errno if the new
+/// kernel object could not be made (`-EMFILE`, …), the selector then unchanged; `-EINVAL` for a
+/// NULL `sel`.
+///
+/// # Safety
+/// `sel` is NULL or a live selector, used by no other thread (after `fork()` there is none).
+#[no_mangle]
+pub unsafe extern "C" fn sel_after_fork(sel: *mut SelSelector) -> c_int {
+    guard(PANICKED, || {
+        // SAFETY: the caller's promise, as documented above; after fork this thread is alone.
+        let Some(handle) = (unsafe { sel.as_mut() }) else {
+            return Errno(libc::EINVAL).negated();
+        };
+        let renewed = Waker::new().and_then(|waker| {
+            let dropped = handle.selector.get_mut().after_fork(waker.watched_fd())?;
+            handle.waker = waker;
+            Ok(dropped)
+        });
+        match renewed {
+            Ok(dropped) => c_int::try_from(dropped).unwrap_or(c_int::MAX),
+            Err(err) => err.negated(),
         }
     })
 }

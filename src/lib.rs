@@ -17,6 +17,7 @@ pub mod key;
 pub mod kind;
 pub mod registry;
 pub mod selector;
+pub mod version;
 
 pub use events::{SEL_EVENT_READ, SEL_EVENT_WRITE, SEL_FLAG_EINTR};
 pub use key::{SelEvent, SelKey};
@@ -24,3 +25,4 @@ pub use kind::{
     Kind, SEL_KIND_DEFAULT, SEL_KIND_DEVPOLL, SEL_KIND_EPOLL, SEL_KIND_KQUEUE, SEL_KIND_POLL,
     SEL_KIND_SELECT,
 };
+pub use version::{SEL_VERSION_MAJOR, SEL_VERSION_MINOR, SEL_VERSION_PATCH};

@@ -118,6 +118,27 @@ impl Selector {
         self.registry.get(fd).ok_or(Errno(libc::ENOENT))
     }
 
+    /// Moves the registrations to a new kernel object watching `waker_fd`, for a child after
+    /// `fork()`. The old backend is dropped without a single kernel call on the object the
+    /// parent shares. Registrations the kernel refuses now (fds closed in the child) are
+    /// removed; returns how many. On error nothing changes.
+    pub fn after_fork(&mut self, waker_fd: RawFd) -> Result<usize> {
+        let mut fresh = backend::open(self.kind(), waker_fd)?;
+        let keys: Vec<SelKey> = self.registry.keys().collect();
+        let mut dropped = 0;
+        for key in keys {
+            match fresh.add(key.fd, key.events) {
+                Ok(token) => self.registry.set_token(key.fd, token),
+                Err(_) => {
+                    self.registry.remove(key.fd);
+                    dropped += 1;
+                }
+            }
+        }
+        self.backend = fresh;
+        Ok(dropped)
+    }
+
     /// Python's `select`: waits up to `timeout` seconds (`< 0` or infinite: for ever; NaN:
     /// `EINVAL`) and writes at most `out.len()` entries, one per ready fd; returns how many.
     pub fn select(&mut self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {

@@ -67,4 +67,7 @@ macro_rules! c_programs {
     };
 }
 
-c_programs!(api_errors, header, header_cxx, readiness, stale);
+c_programs!(
+    api_errors, header, header_cxx, readiness, stale, timeouts, wakeup, scale, cloexec, fork,
+    probing
+);

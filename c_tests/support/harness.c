@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #if defined(__linux__)
 #include <dirent.h>
@@ -63,22 +65,44 @@ static void run_case(const struct test_case *test) {
     }
 }
 
+/* Runs one case in a child process, so that what it changes process-wide (signal handlers,
+ * rlimits, seccomp filters, threads) ends with it; returns whether it passed. */
+static int run_case_isolated(const struct test_case *test) {
+    int status;
+    pid_t pid;
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 0;
+    }
+    if (pid == 0) {
+        run_case(test);
+        fflush(stdout);
+        _exit(0);
+    }
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int run_tests(int argc, char **argv, const struct test_case *cases, size_t count) {
     size_t i;
+    int failed = 0;
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (i = 0; i < count; i++)
             printf("%s\n", cases[i].name);
         return 0;
     }
-    for (i = 0; i < count; i++)
-        if (argc < 2 || strcmp(argv[1], cases[i].name) == 0)
-            run_case(&cases[i]);
     if (argc > 1) {
         for (i = 0; i < count; i++)
-            if (strcmp(argv[1], cases[i].name) == 0)
+            if (strcmp(argv[1], cases[i].name) == 0) {
+                run_case(&cases[i]);
                 return 0;
+            }
         fprintf(stderr, "no test case named %s\n", argv[1]);
         return 2;
     }
-    return 0;
+    for (i = 0; i < count; i++)
+        failed += !run_case_isolated(&cases[i]);
+    printf("%d passed, %d failed\n", (int)count - failed, failed);
+    return failed ? 1 : 0;
 }

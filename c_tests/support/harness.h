@@ -2,9 +2,10 @@
  * A small test harness for the C tests of libselectors.
  *
  * Each test program lists its cases in a table and hands it to run_tests(). Run with no argument
- * it runs every case; with `--list` it prints the case names; with a name it runs that case
- * alone (tests/c_api.rs runs each case in its own process, so signal handlers, rlimits and
- * threads of one case never disturb another). A case marked PER_KIND runs once for each Linux
+ * it runs every case, each in a child process of its own, and prints "N passed, N failed"; with
+ * `--list` it prints the case names; with a name it runs that case alone in this process
+ * (tests/c_api.rs runs each case so). Either way the signal handlers, rlimits, seccomp filters
+ * and threads of one case never disturb another. A case marked PER_KIND runs once for each Linux
  * kind (SELECT, POLL, EPOLL); the harness checks that no fd leaked across each run.
  *
  * A failed CHECK prints where and why and exits the process with status 1.
