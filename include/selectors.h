@@ -36,6 +36,20 @@
 #define SEL_EVENT_WRITE 2
 
 /**
+ * Mode bit (an addition to Python's API): report the registration once, then disarm it until
+ * `sel_modify` re-arms it (epoll's EPOLLONESHOT, kqueue's EV_DISPATCH; emulated by select and
+ * poll). Combine with READ and/or WRITE.
+ */
+#define SEL_EVENT_ONESHOT 256
+
+/**
+ * Mode bit (an addition to Python's API): edge-triggered, report only changes of readiness
+ * (epoll's EPOLLET, kqueue's EV_CLEAR). Only EPOLL and KQUEUE have it; the others return
+ * `-EOPNOTSUPP` (ask with `sel_supports`). Combine with READ and/or WRITE.
+ */
+#define SEL_EVENT_EDGE 512
+
+/**
  * `sel_new` flag: `sel_select` returns `-EINTR` when a signal interrupts the wait, instead of
  * retrying with the time left. Language runtimes use it to run their own signal handlers.
  */
@@ -296,6 +310,15 @@ const char *sel_strerror(int rc);
  * `sel` is NULL or a live selector, used by no other thread (after `fork()` there is none).
  */
 int sel_after_fork(struct sel_selector *sel);
+
+/**
+ * Whether selectors of `kind` accept the interest set `events`, before registering: 1 if they
+ * do, 0 if a mode bit is one the kind lacks (`SEL_EVENT_EDGE` on SELECT, POLL and DEVPOLL,
+ * where `sel_register` would return `-EOPNOTSUPP`), `-EINVAL` for an unknown kind or bits
+ * `sel_register` refuses everywhere. It answers for the kind, not for this platform:
+ * `sel_new` says whether the kind exists here. DEFAULT means the kind DEFAULT prefers.
+ */
+int sel_supports(int kind, uint32_t events);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -6,20 +6,33 @@ pub const SEL_EVENT_READ: u32 = 1;
 /// The file descriptor is ready to write (Python's `selectors.EVENT_WRITE`).
 pub const SEL_EVENT_WRITE: u32 = 2;
 
+/// Mode bit (an addition to Python's API): report the registration once, then disarm it until
+/// `sel_modify` re-arms it (epoll's EPOLLONESHOT, kqueue's EV_DISPATCH; emulated by select and
+/// poll). Combine with READ and/or WRITE.
+pub const SEL_EVENT_ONESHOT: u32 = 0x100;
+
+/// Mode bit (an addition to Python's API): edge-triggered, report only changes of readiness
+/// (epoll's EPOLLET, kqueue's EV_CLEAR). Only EPOLL and KQUEUE have it; the others return
+/// `-EOPNOTSUPP` (ask with `sel_supports`). Combine with READ and/or WRITE.
+pub const SEL_EVENT_EDGE: u32 = 0x200;
+
 /// `sel_new` flag: `sel_select` returns `-EINTR` when a signal interrupts the wait, instead of
 /// retrying with the time left. Language runtimes use it to run their own signal handlers.
 pub const SEL_FLAG_EINTR: u32 = 1;
 
-/// Every event bit a registration may ask for.
+/// The directions a registration may wait for; `sel_select`'s masks hold only these.
 pub(crate) const ALL_EVENTS: u32 = SEL_EVENT_READ | SEL_EVENT_WRITE;
+
+/// The mode bits a registration may add to its directions.
+pub(crate) const ALL_MODES: u32 = SEL_EVENT_ONESHOT | SEL_EVENT_EDGE;
 
 /// Every flag bit `sel_new` accepts.
 pub(crate) const ALL_FLAGS: u32 = SEL_FLAG_EINTR;
 
-/// Whether `events` is a valid interest set: not empty, nothing beyond READ | WRITE
-/// (Python raises `ValueError` otherwise).
-pub(crate) fn valid_interest(events: u32) -> bool {
-    events != 0 && events & !ALL_EVENTS == 0
+/// Whether `events` is a valid interest set: READ and/or WRITE, plus mode bits, nothing else
+/// (Python raises `ValueError` for an empty set or unknown bits).
+pub fn valid_interest(events: u32) -> bool {
+    events & ALL_EVENTS != 0 && events & !(ALL_EVENTS | ALL_MODES) == 0
 }
 
 /// Readiness as `poll(2)` and `epoll(7)` report it, mapped the way CPython's
@@ -65,6 +78,11 @@ mod tests {
         assert!(!valid_interest(4));
         assert!(!valid_interest(SEL_EVENT_READ | 8));
         assert!(!valid_interest(u32::MAX));
+        assert!(valid_interest(
+            SEL_EVENT_READ | SEL_EVENT_ONESHOT | SEL_EVENT_EDGE
+        ));
+        assert!(!valid_interest(SEL_EVENT_ONESHOT));
+        assert!(!valid_interest(SEL_EVENT_EDGE | 0x400));
     }
 
     #[test]

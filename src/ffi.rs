@@ -14,6 +14,7 @@ use std::ptr;
 use crate::backend::thread_errno;
 use crate::backend::waker::Waker;
 use crate::errno::{Errno, Result};
+use crate::events::valid_interest;
 use crate::key::{SelEvent, SelKey};
 use crate::kind::{Kind, SEL_KIND_DEFAULT};
 use crate::selector::Selector;
@@ -391,5 +392,18 @@ pub unsafe extern "C" fn sel_after_fork(sel: *mut SelSelector) -> c_int {
             Ok(dropped) => c_int::try_from(dropped).unwrap_or(c_int::MAX),
             Err(err) => err.negated(),
         }
+    })
+}
+
+/// Whether selectors of `kind` accept the interest set `events`, before registering: 1 if they
+/// do, 0 if a mode bit is one the kind lacks (`SEL_EVENT_EDGE` on SELECT, POLL and DEVPOLL,
+/// where `sel_register` would return `-EOPNOTSUPP`), `-EINVAL` for an unknown kind or bits
+/// `sel_register` refuses everywhere. It answers for the kind, not for this platform:
+/// `sel_new` says whether the kind exists here. DEFAULT means the kind DEFAULT prefers.
+#[no_mangle]
+pub extern "C" fn sel_supports(kind: c_int, events: u32) -> c_int {
+    guard(PANICKED, || match Kind::from_raw(kind) {
+        Some(kind) if valid_interest(events) => c_int::from(kind.supports(events)),
+        _ => Errno(libc::EINVAL).negated(),
     })
 }

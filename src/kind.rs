@@ -2,6 +2,8 @@
 
 use std::ffi::{c_int, CStr};
 
+use crate::events::SEL_EVENT_EDGE;
+
 /// `DefaultSelector`: the best kind this platform has (epoll on Linux, kqueue on macOS and the
 /// BSDs, /dev/poll on illumos and Solaris, else poll).
 pub const SEL_KIND_DEFAULT: c_int = 0;
@@ -68,6 +70,12 @@ impl Kind {
         }
     }
 
+    /// Whether this kind can watch with the mode bits of `events` (edge-triggering is epoll's and
+    /// kqueue's alone; every kind has oneshot).
+    pub fn supports(self, events: u32) -> bool {
+        events & SEL_EVENT_EDGE == 0 || matches!(self, Kind::Epoll | Kind::Kqueue)
+    }
+
     /// What DEFAULT means on this platform, before any run-time fallback.
     pub fn platform_default() -> Kind {
         if cfg!(any(target_os = "linux", target_os = "android")) {
@@ -114,6 +122,17 @@ mod tests {
         );
         #[cfg(target_os = "linux")]
         assert_eq!(Kind::platform_default(), Kind::Epoll);
+    }
+
+    #[test]
+    fn only_epoll_and_kqueue_trigger_on_edges() {
+        for kind in [Kind::Epoll, Kind::Kqueue] {
+            assert!(kind.supports(SEL_EVENT_EDGE | 1));
+        }
+        for kind in [Kind::Select, Kind::Poll, Kind::Devpoll] {
+            assert!(!kind.supports(SEL_EVENT_EDGE | 1));
+            assert!(kind.supports(crate::events::SEL_EVENT_ONESHOT | 1));
+        }
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod registry;
 pub mod selector;
 pub mod version;
 
-pub use events::{SEL_EVENT_READ, SEL_EVENT_WRITE, SEL_FLAG_EINTR};
+pub use events::{
+    SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ, SEL_EVENT_WRITE, SEL_FLAG_EINTR,
+};
 pub use key::{SelEvent, SelKey};
 pub use kind::{
     Kind, SEL_KIND_DEFAULT, SEL_KIND_DEVPOLL, SEL_KIND_EPOLL, SEL_KIND_KQUEUE, SEL_KIND_POLL,

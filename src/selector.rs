@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use crate::backend::{self, Backend};
 use crate::deadline::Deadline;
 use crate::errno::{Errno, Result};
-use crate::events::{valid_interest, ALL_FLAGS, SEL_FLAG_EINTR};
+use crate::events::{valid_interest, ALL_FLAGS, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR};
 use crate::key::{SelEvent, SelKey};
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -63,11 +63,21 @@ impl Selector {
         self.registry.heap_bytes() + self.backend.heap_bytes()
     }
 
-    /// Python's `register`.
-    pub fn register(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
+    /// Validates an interest set for this kind: `EINVAL` for bad bits, `EOPNOTSUPP` for a mode
+    /// the kind lacks.
+    fn check_interest(&self, events: u32) -> Result<()> {
         if !valid_interest(events) {
             return Err(Errno(libc::EINVAL));
         }
+        if !self.kind().supports(events) {
+            return Err(Errno(libc::EOPNOTSUPP));
+        }
+        Ok(())
+    }
+
+    /// Python's `register`.
+    pub fn register(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
+        self.check_interest(events)?;
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
@@ -79,14 +89,12 @@ impl Selector {
         Ok(self.registry.insert(fd, events, data, token))
     }
 
-    /// Python's `modify`: a change of data alone makes no system call; a change of events the
-    /// kernel refuses unregisters the fd.
+    /// Python's `modify`: a change of data alone makes no system call (except for a oneshot
+    /// registration, which it re-arms); a change of events the kernel refuses unregisters the fd.
     pub fn modify(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
         let current = self.get_key(fd)?;
-        if !valid_interest(events) {
-            return Err(Errno(libc::EINVAL));
-        }
-        if events != current.events {
+        self.check_interest(events)?;
+        if events != current.events || events & SEL_EVENT_ONESHOT != 0 {
             let token = self.registry.token(fd).unwrap_or_default();
             if let Err(err) = self.backend.modify(fd, token, events) {
                 self.unregister(fd)?;

@@ -68,6 +68,5 @@ macro_rules! c_programs {
 }
 
 c_programs!(
-    api_errors, header, header_cxx, readiness, stale, timeouts, wakeup, scale, cloexec, fork,
-    probing
+    api_errors, fork, header, header_cxx, modes, probing, readiness, stale,
 );

@@ -15,7 +15,7 @@ use super::fd::{check, owned};
 use super::{push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
-use crate::events::{from_poll_bits, to_poll_bits};
+use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -33,6 +33,18 @@ pub struct EpollBackend {
     waker_fd: RawFd,
     kernel_events: Vec<libc::epoll_event>,
     next_generation: u32,
+}
+
+/// The epoll interest bits of an interest set: directions and modes.
+fn interest(events: u32) -> u32 {
+    let mut bits = to_poll_bits(events, READABLE, WRITABLE);
+    if events & SEL_EVENT_ONESHOT != 0 {
+        bits |= libc::EPOLLONESHOT as u32;
+    }
+    if events & SEL_EVENT_EDGE != 0 {
+        bits |= libc::EPOLLET as u32;
+    }
+    bits
 }
 
 fn tag(fd: RawFd, generation: u32) -> u64 {
@@ -136,7 +148,7 @@ impl Backend for EpollBackend {
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
-        let bits = to_poll_bits(events, READABLE, WRITABLE);
+        let bits = interest(events);
         match self.control(libc::EPOLL_CTL_ADD, fd, bits, tag(fd, generation)) {
             // The set still holds this very file at this number from a registration whose fd was
             // closed while a duplicate kept the file open: take that entry over.
@@ -149,7 +161,7 @@ impl Backend for EpollBackend {
     }
 
     fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()> {
-        let bits = to_poll_bits(events, READABLE, WRITABLE);
+        let bits = interest(events);
         self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, token))
     }
 

@@ -12,7 +12,7 @@ use super::fd::{check, ensure_open};
 use super::{push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::deadline::millis_rounded_up;
 use crate::errno::Result;
-use crate::events::{from_poll_bits, to_poll_bits};
+use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_ONESHOT};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -36,6 +36,16 @@ fn pollfd(fd: RawFd, events: u32) -> libc::pollfd {
         fd,
         events: to_poll_bits(events, READABLE, WRITABLE) as libc::c_short,
         revents: 0,
+    }
+}
+
+/// The fd of an entry, whether armed or disarmed (a oneshot registration after its report is
+/// stored as `!fd`, which poll(2) ignores).
+fn armed_fd(stored: RawFd) -> RawFd {
+    if stored < 0 {
+        !stored
+    } else {
+        stored
     }
 }
 
@@ -81,7 +91,7 @@ impl Backend for PollBackend {
         let index = token as usize;
         self.pollfds.swap_remove(index);
         self.pollfds.get(index).map(|moved| Relocation {
-            fd: moved.fd,
+            fd: armed_fd(moved.fd),
             token,
         })
     }
@@ -117,21 +127,25 @@ impl Backend for PollBackend {
             if left == 0 || written == out.len() {
                 break;
             }
-            let entry = &self.pollfds[index];
+            let current = index;
             index = if index == registered { 1 } else { index + 1 };
-            if entry.revents == 0 {
+            let libc::pollfd { fd, revents, .. } = self.pollfds[current];
+            if revents == 0 {
                 continue;
             }
             left -= 1;
-            let Some(key) = registry.get(entry.fd) else {
+            let Some(key) = registry.get(fd) else {
                 continue;
             };
-            if let Some(event) = ready_entry(
-                key,
-                from_poll_bits(entry.revents as u32, READABLE, WRITABLE),
-            ) {
+            if let Some(event) =
+                ready_entry(key, from_poll_bits(revents as u32, READABLE, WRITABLE))
+            {
                 push(out, &mut written, event);
                 self.scan_start = index;
+                if key.events & SEL_EVENT_ONESHOT != 0 {
+                    // poll(2) skips negative fds entirely, hang-ups included, until re-armed.
+                    self.pollfds[current].fd = !fd;
+                }
             }
         }
         Ok(Waited {
@@ -160,6 +174,15 @@ mod tests {
         assert_eq!(backend.pollfds.len(), 2);
         assert_eq!(backend.pollfds[1].fd, 12);
         assert_eq!(backend.pollfds[WAKER_INDEX].fd, 100);
+    }
+
+    #[test]
+    fn disarmed_entries_relocate_with_their_real_fd() {
+        let mut backend = PollBackend::new(100);
+        backend.add(10, 1).unwrap();
+        backend.add(11, 1).unwrap();
+        backend.pollfds[2].fd = !11;
+        assert_eq!(backend.remove(10, 1), Some(Relocation { fd: 11, token: 1 }));
     }
 
     #[test]

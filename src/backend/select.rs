@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::fd::{check, ensure_open};
 use super::{push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::errno::{Errno, Result};
-use crate::events::{SEL_EVENT_READ, SEL_EVENT_WRITE};
+use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ, SEL_EVENT_WRITE};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -81,6 +81,7 @@ impl SelectBackend {
     }
 
     fn set_interest(&mut self, fd: RawFd, events: u32) {
+        self.max_fd = self.max_fd.max(fd);
         if events & SEL_EVENT_READ != 0 {
             self.readers.insert(fd);
         } else {
@@ -130,7 +131,6 @@ impl Backend for SelectBackend {
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         self.set_interest(fd, events);
-        self.max_fd = self.max_fd.max(fd);
         Ok(0)
     }
 
@@ -206,6 +206,9 @@ impl Backend for SelectBackend {
             {
                 push(out, &mut written, event);
                 self.scan_start = fd;
+                if event.key.events & SEL_EVENT_ONESHOT != 0 {
+                    self.set_interest(current, 0);
+                }
             }
         }
         Ok(Waited {
