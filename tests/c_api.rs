@@ -68,5 +68,6 @@ macro_rules! c_programs {
 }
 
 c_programs!(
-    api_errors, fork, header, header_cxx, modes, probing, readiness, stale,
+    api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
+    timeouts, wakeup,
 );

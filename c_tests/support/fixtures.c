@@ -7,15 +7,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,19 +77,6 @@ long raise_fd_limit(void) {
     return (long)limit.rlim_cur;
 }
 
-static struct timespec timespec_of(double seconds) {
-    struct timespec span;
-    span.tv_sec = (time_t)seconds;
-    span.tv_nsec = (long)((seconds - (double)span.tv_sec) * 1e9);
-    return span;
-}
-
-void sleep_seconds(double seconds) {
-    struct timespec left = timespec_of(seconds);
-    while (nanosleep(&left, &left) != 0)
-        CHECK_EQ(errno, EINTR);
-}
-
 void catch_signal(int signo, void (*handler)(int)) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -97,13 +86,87 @@ void catch_signal(int signo, void (*handler)(int)) {
     CHECK_EQ(sigaction(signo, &action, NULL), 0);
 }
 
-void start_alarm(double seconds) {
-    struct itimerval timer;
-    struct timespec span = timespec_of(seconds);
-    memset(&timer, 0, sizeof timer); /* it_interval 0: one shot */
-    timer.it_value.tv_sec = span.tv_sec;
-    timer.it_value.tv_usec = span.tv_nsec / 1000;
-    CHECK_EQ(setitimer(ITIMER_REAL, &timer, NULL), 0);
+/* The state of catch_signal_counting's handler. */
+static volatile sig_atomic_t caught_signals;
+static sel_selector *volatile selector_woken_by_signal;
+
+static void count_and_wake(int signo) {
+    (void)signo;
+    caught_signals++;
+    if (selector_woken_by_signal != NULL)
+        sel_wakeup(selector_woken_by_signal);
+}
+
+void catch_signal_counting(int signo, sel_selector *wake) {
+    caught_signals = 0;
+    selector_woken_by_signal = wake;
+    catch_signal(signo, count_and_wake);
+}
+
+int signals_caught(void) {
+    return caught_signals;
+}
+
+/* Whether `syscall` is a kernel wait for readiness: what sel_select blocks in on some kind. */
+static int is_readiness_wait(long syscall_number) {
+    static const long waits[] = {
+#ifdef SYS_select
+        SYS_select,
+#endif
+#ifdef SYS_pselect6
+        SYS_pselect6,
+#endif
+#ifdef SYS_poll
+        SYS_poll,
+#endif
+#ifdef SYS_ppoll
+        SYS_ppoll,
+#endif
+#ifdef SYS_epoll_wait
+        SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait
+        SYS_epoll_pwait,
+#endif
+#ifdef SYS_epoll_pwait2
+        SYS_epoll_pwait2,
+#endif
+    };
+    size_t i;
+    for (i = 0; i < sizeof waits / sizeof waits[0]; i++)
+        if (waits[i] == syscall_number)
+            return 1;
+    return 0;
+}
+
+/* Whether thread `tid` of this process is blocked in a readiness wait now (Linux /proc). */
+static int blocked_in_readiness_wait(pid_t tid) {
+    char path[64], text[256];
+    ssize_t length;
+    int fd;
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    length = read(fd, text, sizeof text - 1);
+    CHECK_EQ(close(fd), 0);
+    CHECK(length > 0);
+    text[length] = '\0';
+    /* "running", or the number of the system call the thread sleeps in, then its arguments. */
+    return text[0] >= '0' && text[0] <= '9' && is_readiness_wait(strtol(text, NULL, 10));
+}
+
+/* Waits up to `seconds` for `fd` to be readable; returns whether it is. */
+static int readable_within(int fd, double seconds) {
+    struct pollfd entry;
+    int ready;
+    entry.fd = fd;
+    entry.events = POLLIN;
+    entry.revents = 0;
+    do
+        ready = poll(&entry, 1, (int)ceil(seconds * 1000)); /* never shorter */
+    while (ready < 0 && errno == EINTR);
+    CHECK(ready >= 0);
+    return ready == 1;
 }
 
 /* What the helper thread of select_woken_after does, and the pipe that says the call returned. */
@@ -112,26 +175,28 @@ struct wake_plan {
     double delay;
     int signo;
     pthread_t selecting_thread;
+    pid_t selecting_tid;
     int returned[2];
 };
 
 static void *wake_later(void *arg) {
     const struct wake_plan *plan = arg;
-    struct pollfd returned;
-    int ready;
-    sleep_seconds(plan->delay);
+    double started = now_seconds();
+    /* Until the call sleeps in the kernel: a signal that came before would run its handler in
+     * user space and interrupt nothing. A call that returns first needs no waking. */
+    while (!blocked_in_readiness_wait(plan->selecting_tid)) {
+        if (readable_within(plan->returned[0], 0.001))
+            return NULL;
+        CHECK(now_seconds() - started < 10.0); /* it never got to waiting */
+    }
+    if (readable_within(plan->returned[0], plan->delay))
+        return NULL;
     if (plan->signo == 0)
         CHECK_EQ(sel_wakeup(plan->sel), 0);
     else
         CHECK_EQ(pthread_kill(plan->selecting_thread, plan->signo), 0);
-    returned.fd = plan->returned[0];
-    returned.events = POLLIN;
-    returned.revents = 0;
-    do
-        ready = poll(&returned, 1, 10000);
-    while (ready < 0 && errno == EINTR);
-    /* 0 here means the woken sel_select was still blocked 10 s after the wake. */
-    CHECK_EQ(ready, 1);
+    /* Not readable here means the woken sel_select was still blocked 10 s after the wake. */
+    CHECK(readable_within(plan->returned[0], 10.0));
     return NULL;
 }
 
@@ -145,10 +210,11 @@ int select_woken_after(sel_selector *sel, double timeout, sel_event *events, siz
     plan.delay = delay;
     plan.signo = signo;
     plan.selecting_thread = pthread_self();
+    plan.selecting_tid = (pid_t)syscall(SYS_gettid);
     CHECK_EQ(pipe2(plan.returned, O_CLOEXEC), 0);
-    /* Started before the helper, so the measured wait covers the whole delay. */
-    started = now_seconds();
     CHECK_EQ(pthread_create(&helper, NULL, wake_later, &plan), 0);
+    /* The helper's delay starts once the call sleeps, so the call lasts at least `delay`. */
+    started = now_seconds();
     result = sel_select(sel, timeout, events, max_events);
     *elapsed = now_seconds() - started;
     write_byte(plan.returned[1]);
@@ -199,4 +265,20 @@ sel_selector *open_selector_noting_fds(int kind, unsigned flags, int *fds, size_
         fds[(*count)++] = after[i];
     }
     return sel;
+}
+
+void check_select_waits(sel_selector *sel, double timeout) {
+    sel_event events[4];
+    double started = now_seconds(), elapsed;
+    CHECK_EQ(sel_select(sel, timeout, events, 4), 0);
+    elapsed = now_seconds() - started;
+    CHECK(elapsed >= timeout);
+    CHECK(elapsed < timeout + SLACK_SECONDS);
+}
+
+void check_select_woken_at_once(sel_selector *sel) {
+    sel_event events[4];
+    double started = now_seconds();
+    CHECK_EQ(sel_select(sel, 10.0, events, 4), 0);
+    CHECK(now_seconds() - started < SLACK_SECONDS);
 }

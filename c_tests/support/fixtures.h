@@ -38,8 +38,24 @@ const sel_event *find_event(const sel_event *events, int count, int fd);
 /** Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
 long raise_fd_limit(void);
 
-/** Sleeps `seconds` (resuming after signals), for delays that are the subject of a test. */
-void sleep_seconds(double seconds);
+/**
+ * The most a call that should return at once, or just after its timeout, may take beyond that.
+ * Generous (a noisy 2-core machine, valgrind): it only tells "returned" from "kept waiting";
+ * lower bounds are what the contract promises.
+ */
+#define SLACK_SECONDS 2.0
+
+/**
+ * Checks that sel_select(sel, timeout) with nothing ready returns 0 entries after its whole
+ * timeout, never a moment early: the wait really blocked, no wakeup was pending.
+ */
+void check_select_waits(sel_selector *sel, double timeout);
+
+/**
+ * Checks that a 10 s sel_select with nothing ready returns 0 entries within SLACK_SECONDS:
+ * a wakeup was pending.
+ */
+void check_select_woken_at_once(sel_selector *sel);
 
 /**
  * Installs `handler` for `signo` without SA_RESTART, so a signal that interrupts a blocking call
@@ -48,22 +64,34 @@ void sleep_seconds(double seconds);
  */
 void catch_signal(int signo, void (*handler)(int));
 
-/** Arms a one-shot ITIMER_REAL: SIGALRM arrives once, `seconds` from now. */
-void start_alarm(double seconds);
+/**
+ * Catches `signo` (as catch_signal does) with a handler that counts its calls and, unless `wake`
+ * is NULL, calls sel_wakeup(wake), which the contract makes async-signal-safe. Resets the count.
+ * One such handler at a time; install it again with NULL before closing `wake`.
+ */
+void catch_signal_counting(int signo, sel_selector *wake);
+
+/** How many times the handler of catch_signal_counting ran since it was installed. */
+int signals_caught(void);
 
 /**
- * Calls sel_select(sel, timeout, events, max_events) while a helper thread, `delay` seconds
- * after the call starts, either calls sel_wakeup(sel) (signo == 0) or sends `signo` to the
- * calling thread with pthread_kill (its handler is then expected to call sel_wakeup). The
- * helper fails the test if the call has not returned 10 s after the wake, so a lost wakeup
- * fails quickly instead of hanging. Stores the call's duration in *elapsed and returns what
- * sel_select returned.
+ * Calls sel_select(sel, timeout, events, max_events) while a helper thread waits until the call
+ * sleeps in the kernel (Linux /proc/self/task/<tid>/syscall shows a select, poll or epoll wait),
+ * then `delay` seconds more, and then calls sel_wakeup(sel) (signo == 0) or sends `signo` to the
+ * calling thread with pthread_kill (a handler may call sel_wakeup). So a signal always
+ * interrupts a wait in progress, never arrives just before it. If the call returns on its own
+ * first, the helper does nothing; if it has not returned 10 s after the wake, the test fails
+ * (a lost wakeup fails quickly instead of hanging). Stores the call's duration in *elapsed and
+ * returns what sel_select returned.
  */
 int select_woken_after(sel_selector *sel, double timeout, sel_event *events, size_t max_events,
                        double delay, int signo, double *elapsed);
 
 /** The fds this process has open, ascending, in fds[0..return) (at most `cap`; Linux /proc). */
 size_t list_open_fds(int *fds, size_t cap);
+
+/** Room enough for the fds sel_new opens for one selector (one or two on Linux). */
+#define MOST_OWN_FDS 8
 
 /**
  * A new selector of `kind` with `flags`, and the fds sel_new opened for it, ascending, in
