@@ -13,8 +13,9 @@
  * `errno`. No call crashes on bad input: NULL selectors, negative or closed fds, bad event bits,
  * NaN timeouts and empty result buffers all return error codes.
  *
- * Threads: one thread at a time uses a selector; sel_wakeup() may be called from any thread or
- * from a signal handler. Unregister an fd before closing it.
+ * Threads: one thread at a time waits in sel_select() (another gets -EBUSY); any thread may
+ * register, modify, unregister and look up fds meanwhile, and sel_wakeup() may be called from
+ * any thread or from a signal handler. Unregister an fd before closing it.
  */
 
 #ifndef SELECTORS_H
@@ -103,8 +104,9 @@
 
 /**
  * A selector: a set of registrations and the kernel object that watches them. Opaque; made by
- * `sel_new`, freed by `sel_close`. One thread at a time may use it, except `sel_wakeup`, which
- * any thread or signal handler may call.
+ * `sel_new`, freed by `sel_close`. One thread at a time may wait in `sel_select`; any thread may
+ * register, modify, unregister or look up keys meanwhile, and `sel_wakeup` may be called from
+ * any thread or signal handler.
  */
 typedef struct sel_selector sel_selector;
 
@@ -206,9 +208,13 @@ int sel_unregister(struct sel_selector *sel, int fd, struct sel_key *key_out);
  * timeout; it retries after a signal with the time left, unless the selector was made with
  * `SEL_FLAG_EINTR`. `sel_wakeup` ends it with 0 entries if nothing else is ready.
  *
+ * Other threads may register, modify and unregister fds meanwhile; the blocked wait watches
+ * the new set from then on.
+ *
  * Returns the number of entries written (0 on timeout), or: `-EINVAL` for a NULL `sel` or
- * `events`, `max_events == 0` or a NaN timeout; `-EINTR` with `SEL_FLAG_EINTR`; `-EBADF` on
- * SELECT when a registered fd was closed; another kernel error.
+ * `events`, `max_events == 0` or a NaN timeout; `-EBUSY` while another thread is in
+ * `sel_select` on this selector; `-EINTR` with `SEL_FLAG_EINTR`; `-EBADF` on SELECT when a
+ * registered fd was closed; another kernel error.
  *
  * # Safety
  * `sel` is NULL or a live selector; `events` is NULL or points to `max_events` writable entries.

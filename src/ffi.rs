@@ -5,28 +5,18 @@
 //! ours; `catch_unwind` turns it into `-ENOTRECOVERABLE` (NULL with `errno` for `sel_new`)
 //! instead of aborting the host program, since runtimes that embed us must survive our bugs.
 
-use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use crate::backend::thread_errno;
-use crate::backend::waker::Waker;
 use crate::errno::{Errno, Result};
 use crate::events::valid_interest;
 use crate::key::{SelEvent, SelKey};
 use crate::kind::{Kind, SEL_KIND_DEFAULT};
-use crate::selector::Selector;
+use crate::shared::SharedSelector;
 use crate::version;
-
-/// A selector: a set of registrations and the kernel object that watches them. Opaque; made by
-/// `sel_new`, freed by `sel_close`. One thread at a time may use it, except `sel_wakeup`, which
-/// any thread or signal handler may call.
-pub struct SelSelector {
-    waker: Waker,
-    selector: UnsafeCell<Selector>,
-}
 
 /// Runs `body`, turning a panic into `on_panic` so it never unwinds into C.
 fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
@@ -61,27 +51,14 @@ unsafe fn key_status(key_out: *mut SelKey, call: impl FnOnce() -> Result<SelKey>
 
 const PANICKED: c_int = -libc::ENOTRECOVERABLE;
 
-/// The selector behind a handle, for a call that changes it; `EINVAL` for NULL.
+/// The selector behind a handle; `EINVAL` for NULL.
 ///
 /// # Safety
-/// `sel` is NULL or a live handle from `sel_new` that no other thread uses now.
-unsafe fn selector_mut<'a>(sel: *mut SelSelector) -> Result<&'a mut Selector> {
-    // SAFETY: the caller promises a live handle used by this thread alone; the waker, which
-    // other threads may touch, is outside the UnsafeCell.
-    unsafe { sel.as_ref() }
-        .map(|handle| unsafe { &mut *handle.selector.get() })
-        .ok_or(Errno(libc::EINVAL))
-}
-
-/// The selector behind a handle, for a call that only reads it; `EINVAL` for NULL.
-///
-/// # Safety
-/// `sel` is NULL or a live handle from `sel_new` that no other thread changes now.
-unsafe fn selector_ref<'a>(sel: *const SelSelector) -> Result<&'a Selector> {
-    // SAFETY: as for selector_mut, for reading.
-    unsafe { sel.as_ref() }
-        .map(|handle| unsafe { &*handle.selector.get() })
-        .ok_or(Errno(libc::EINVAL))
+/// `sel` is NULL or a live handle from `sel_new`.
+unsafe fn shared<'a>(sel: *const SharedSelector) -> Result<&'a SharedSelector> {
+    // SAFETY: the caller promises a live handle; SharedSelector is Sync, so other threads may
+    // hold the same reference.
+    unsafe { sel.as_ref() }.ok_or(Errno(libc::EINVAL))
 }
 
 /// The caller's array as a slice of at most `len` entries (clamped to what memory can hold);
@@ -105,18 +82,14 @@ unsafe fn out_slice<'a, T>(array: *mut T, len: usize) -> Result<&'a mut [MaybeUn
 /// `SEL_KIND_DEFAULT` picks the platform's best kind and falls back to poll, then select, when
 /// the kernel refuses it. Every fd the selector opens is close-on-exec.
 #[no_mangle]
-pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SelSelector {
+pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SharedSelector {
     let created = guard(Err(Errno(libc::ENOTRECOVERABLE)), || {
         let kind = match kind {
             SEL_KIND_DEFAULT => None,
             raw => Some(Kind::from_raw(raw).ok_or(Errno(libc::EINVAL))?),
         };
-        let waker = Waker::new()?;
-        let selector = Selector::new(kind, flags, waker.watched_fd())?;
-        Ok(Box::into_raw(Box::new(SelSelector {
-            waker,
-            selector: UnsafeCell::new(selector),
-        })))
+        let selector = SharedSelector::new(kind, flags)?;
+        Ok(Box::into_raw(Box::new(selector)))
     });
     created.unwrap_or_else(|Errno(err)| {
         thread_errno::set(err);
@@ -135,14 +108,14 @@ pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SelSelector {
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
 #[no_mangle]
 pub unsafe extern "C" fn sel_register(
-    sel: *mut SelSelector,
+    sel: *mut SharedSelector,
     fd: c_int,
     events: u32,
     data: *mut c_void,
     key_out: *mut SelKey,
 ) -> c_int {
     // SAFETY: the caller's promises, as documented above.
-    unsafe { key_status(key_out, || selector_mut(sel)?.register(fd, events, data)) }
+    unsafe { key_status(key_out, || shared(sel)?.lock().register(fd, events, data)) }
 }
 
 /// Changes the events and/or data of a registered `fd`, like Python's `modify`. A change of
@@ -156,14 +129,14 @@ pub unsafe extern "C" fn sel_register(
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
 #[no_mangle]
 pub unsafe extern "C" fn sel_modify(
-    sel: *mut SelSelector,
+    sel: *mut SharedSelector,
     fd: c_int,
     events: u32,
     data: *mut c_void,
     key_out: *mut SelKey,
 ) -> c_int {
     // SAFETY: the caller's promises, as documented above.
-    unsafe { key_status(key_out, || selector_mut(sel)?.modify(fd, events, data)) }
+    unsafe { key_status(key_out, || shared(sel)?.lock().modify(fd, events, data)) }
 }
 
 /// Unregisters `fd`, like Python's `unregister`. When `key_out` is not NULL it receives the key
@@ -178,12 +151,12 @@ pub unsafe extern "C" fn sel_modify(
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
 #[no_mangle]
 pub unsafe extern "C" fn sel_unregister(
-    sel: *mut SelSelector,
+    sel: *mut SharedSelector,
     fd: c_int,
     key_out: *mut SelKey,
 ) -> c_int {
     // SAFETY: the caller's promises, as documented above.
-    unsafe { key_status(key_out, || selector_mut(sel)?.unregister(fd)) }
+    unsafe { key_status(key_out, || shared(sel)?.lock().unregister(fd)) }
 }
 
 /// Waits until registered fds are ready or `timeout` seconds pass, like Python's `select`, and
@@ -195,15 +168,19 @@ pub unsafe extern "C" fn sel_unregister(
 /// timeout; it retries after a signal with the time left, unless the selector was made with
 /// `SEL_FLAG_EINTR`. `sel_wakeup` ends it with 0 entries if nothing else is ready.
 ///
+/// Other threads may register, modify and unregister fds meanwhile; the blocked wait watches
+/// the new set from then on.
+///
 /// Returns the number of entries written (0 on timeout), or: `-EINVAL` for a NULL `sel` or
-/// `events`, `max_events == 0` or a NaN timeout; `-EINTR` with `SEL_FLAG_EINTR`; `-EBADF` on
-/// SELECT when a registered fd was closed; another kernel error.
+/// `events`, `max_events == 0` or a NaN timeout; `-EBUSY` while another thread is in
+/// `sel_select` on this selector; `-EINTR` with `SEL_FLAG_EINTR`; `-EBADF` on SELECT when a
+/// registered fd was closed; another kernel error.
 ///
 /// # Safety
 /// `sel` is NULL or a live selector; `events` is NULL or points to `max_events` writable entries.
 #[no_mangle]
 pub unsafe extern "C" fn sel_select(
-    sel: *mut SelSelector,
+    sel: *mut SharedSelector,
     timeout: f64,
     events: *mut SelEvent,
     max_events: usize,
@@ -211,7 +188,7 @@ pub unsafe extern "C" fn sel_select(
     guard(PANICKED, || {
         let selected = (|| {
             // SAFETY: the caller's promises, as documented above.
-            let selector = unsafe { selector_mut(sel) }?;
+            let selector = unsafe { shared(sel) }?;
             if max_events == 0 {
                 return Err(Errno(libc::EINVAL));
             }
@@ -231,7 +208,7 @@ pub unsafe extern "C" fn sel_select(
 /// # Safety
 /// `sel` is NULL or a live selector, not used again afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn sel_close(sel: *mut SelSelector) -> c_int {
+pub unsafe extern "C" fn sel_close(sel: *mut SharedSelector) -> c_int {
     guard(PANICKED, || {
         if !sel.is_null() {
             // SAFETY: the handle came from Box::into_raw in sel_new and is given up here.
@@ -250,12 +227,12 @@ pub unsafe extern "C" fn sel_close(sel: *mut SelSelector) -> c_int {
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
 #[no_mangle]
 pub unsafe extern "C" fn sel_get_key(
-    sel: *const SelSelector,
+    sel: *const SharedSelector,
     fd: c_int,
     key_out: *mut SelKey,
 ) -> c_int {
     // SAFETY: the caller's promises, as documented above.
-    unsafe { key_status(key_out, || selector_ref(sel)?.get_key(fd)) }
+    unsafe { key_status(key_out, || shared(sel)?.lock().get_key(fd)) }
 }
 
 /// Copies up to `cap` keys, in ascending fd order, to `keys` (Python's `get_map`), and returns
@@ -266,15 +243,16 @@ pub unsafe extern "C" fn sel_get_key(
 /// `sel` is NULL or a live selector; `keys` is NULL or points to `cap` writable keys.
 #[no_mangle]
 pub unsafe extern "C" fn sel_get_map(
-    sel: *const SelSelector,
+    sel: *const SharedSelector,
     keys: *mut SelKey,
     cap: usize,
 ) -> usize {
     guard(0, || {
         // SAFETY: the caller's promises, as documented above.
-        let Ok(selector) = (unsafe { selector_ref(sel) }) else {
+        let Ok(shared) = (unsafe { shared(sel) }) else {
             return 0;
         };
+        let selector = shared.lock();
         match unsafe { out_slice(keys, cap) } {
             Ok(out) => selector.registry().copy_keys(out),
             Err(_) => selector.registry().len(),
@@ -288,11 +266,11 @@ pub unsafe extern "C" fn sel_get_map(
 /// # Safety
 /// `sel` is NULL or a live selector.
 #[no_mangle]
-pub unsafe extern "C" fn sel_kind_of(sel: *const SelSelector) -> c_int {
+pub unsafe extern "C" fn sel_kind_of(sel: *const SharedSelector) -> c_int {
     guard(PANICKED, || {
         // SAFETY: the caller's promise, as documented above.
-        match unsafe { selector_ref(sel) } {
-            Ok(selector) => selector.kind().raw(),
+        match unsafe { shared(sel) } {
+            Ok(shared) => shared.lock().kind().raw(),
             Err(err) => err.negated(),
         }
     })
@@ -313,10 +291,10 @@ pub extern "C" fn sel_kind_name(kind: c_int) -> *const c_char {
 /// # Safety
 /// `sel` is NULL or a live selector.
 #[no_mangle]
-pub unsafe extern "C" fn sel_fileno(sel: *const SelSelector) -> c_int {
+pub unsafe extern "C" fn sel_fileno(sel: *const SharedSelector) -> c_int {
     guard(PANICKED, || {
         // SAFETY: the caller's promise, as documented above.
-        match unsafe { selector_ref(sel) }.and_then(Selector::fileno) {
+        match unsafe { shared(sel) }.and_then(|shared| shared.lock().fileno()) {
             Ok(fd) => fd,
             Err(err) => err.negated(),
         }
@@ -331,13 +309,10 @@ pub unsafe extern "C" fn sel_fileno(sel: *const SelSelector) -> c_int {
 /// # Safety
 /// `sel` is NULL or a live selector (it may be in use by another thread).
 #[no_mangle]
-pub unsafe extern "C" fn sel_wakeup(sel: *mut SelSelector) -> c_int {
+pub unsafe extern "C" fn sel_wakeup(sel: *mut SharedSelector) -> c_int {
     guard(PANICKED, || {
-        // SAFETY: the waker is shared, outside the UnsafeCell other threads may be changing.
-        match unsafe { sel.as_ref() } {
-            Some(handle) => status(handle.waker.wake()),
-            None => Errno(libc::EINVAL).negated(),
-        }
+        // SAFETY: the caller's promise, as documented above.
+        status(unsafe { shared(sel) }.and_then(SharedSelector::wakeup))
     })
 }
 
@@ -377,18 +352,13 @@ pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
 /// # Safety
 /// `sel` is NULL or a live selector, used by no other thread (after `fork()` there is none).
 #[no_mangle]
-pub unsafe extern "C" fn sel_after_fork(sel: *mut SelSelector) -> c_int {
+pub unsafe extern "C" fn sel_after_fork(sel: *mut SharedSelector) -> c_int {
     guard(PANICKED, || {
         // SAFETY: the caller's promise, as documented above; after fork this thread is alone.
-        let Some(handle) = (unsafe { sel.as_mut() }) else {
+        let Some(selector) = (unsafe { sel.as_mut() }) else {
             return Errno(libc::EINVAL).negated();
         };
-        let renewed = Waker::new().and_then(|waker| {
-            let dropped = handle.selector.get_mut().after_fork(waker.watched_fd())?;
-            handle.waker = waker;
-            Ok(dropped)
-        });
-        match renewed {
+        match selector.after_fork() {
             Ok(dropped) => c_int::try_from(dropped).unwrap_or(c_int::MAX),
             Err(err) => err.negated(),
         }

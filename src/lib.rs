@@ -17,6 +17,7 @@ pub mod key;
 pub mod kind;
 pub mod registry;
 pub mod selector;
+pub mod shared;
 pub mod version;
 
 pub use events::{

@@ -11,24 +11,32 @@ use std::ptr;
 
 use crate::key::SelKey;
 
+/// The caller's `data` pointer, carried as an opaque value.
+#[derive(Clone, Copy)]
+struct UserData(*mut c_void);
+
+// SAFETY: the library never dereferences `data`; it only stores it and hands it back, so moving
+// it to another thread moves a number, not access to what it points to.
+unsafe impl Send for UserData {}
+
 /// One fd's registration, or a free slot when `events == 0`.
 #[derive(Clone, Copy)]
 struct Slot {
-    data: *mut c_void,
+    data: UserData,
     events: u32,
     token: u32,
 }
 
 impl Slot {
     const FREE: Slot = Slot {
-        data: ptr::null_mut(),
+        data: UserData(ptr::null_mut()),
         events: 0,
         token: 0,
     };
 }
 
 /// The registrations of one selector, keyed by fd.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Registry {
     slots: Vec<Slot>,
     len: usize,
@@ -86,7 +94,7 @@ impl Registry {
             self.slots.resize(index + 1, Slot::FREE);
         }
         self.slots[index] = Slot {
-            data,
+            data: UserData(data),
             events,
             token,
         };
@@ -99,7 +107,7 @@ impl Registry {
         let slot = self.slot_mut(fd)?;
         debug_assert!(events != 0);
         slot.events = events;
-        slot.data = data;
+        slot.data = UserData(data);
         Some(key_of(fd, slot))
     }
 
@@ -147,7 +155,7 @@ fn key_of(fd: c_int, slot: &Slot) -> SelKey {
     SelKey {
         fd,
         events: slot.events,
-        data: slot.data,
+        data: slot.data.0,
     }
 }
 

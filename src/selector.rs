@@ -1,16 +1,16 @@
 //! The selector: Python's `_BaseSelectorImpl` and `_PollLikeSelector` in one safe type.
 //!
-//! It validates every argument in Python's order before any kernel call, keeps the registry in
-//! step with the kernel (a refused register records nothing, a refused modify unregisters, as
-//! CPython does since bpo-30014), and runs the wait loop: retry after signals with the time
-//! left (PEP 475) unless asked to report them, never return before the deadline.
+//! It validates every argument in Python's order before any kernel call and keeps the registry
+//! in step with the kernel (a refused register records nothing, a refused modify unregisters, as
+//! CPython does since bpo-30014). The wait loop around [`Selector::wait_once`] lives in
+//! [`crate::shared`], which also lets other threads in.
 
 use std::ffi::{c_int, c_void};
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
-use crate::backend::{self, Backend};
-use crate::deadline::Deadline;
+use crate::backend::{self, Backend, Waited};
 use crate::errno::{Errno, Result};
 use crate::events::{valid_interest, ALL_FLAGS, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR};
 use crate::key::{SelEvent, SelKey};
@@ -20,7 +20,7 @@ use crate::registry::Registry;
 /// A registry of keys and the backend that watches them.
 pub struct Selector {
     registry: Registry,
-    backend: Box<dyn Backend>,
+    backend: Box<dyn Backend + Send>,
     report_interrupts: bool,
 }
 
@@ -126,50 +126,46 @@ impl Selector {
         self.registry.get(fd).ok_or(Errno(libc::ENOENT))
     }
 
-    /// Moves the registrations to a new kernel object watching `waker_fd`, for a child after
-    /// `fork()`. The old backend is dropped without a single kernel call on the object the
-    /// parent shares. Registrations the kernel refuses now (fds closed in the child) are
-    /// removed; returns how many. On error nothing changes.
-    pub fn after_fork(&mut self, waker_fd: RawFd) -> Result<usize> {
-        let mut fresh = backend::open(self.kind(), waker_fd)?;
-        let keys: Vec<SelKey> = self.registry.keys().collect();
+    /// A copy of this selector on a new kernel object watching `waker_fd`, for a child after
+    /// `fork()`: the same keys, re-armed. Building it makes no kernel call on the object the
+    /// parent shares. Registrations the kernel refuses now (fds closed in the child) are left
+    /// out; returns the copy and how many were left out.
+    pub fn forked(&self, waker_fd: RawFd) -> Result<(Selector, usize)> {
+        let mut backend = backend::open(self.kind(), waker_fd)?;
+        let mut registry = self.registry.clone();
         let mut dropped = 0;
-        for key in keys {
-            match fresh.add(key.fd, key.events) {
-                Ok(token) => self.registry.set_token(key.fd, token),
+        for key in self.registry.keys() {
+            match backend.add(key.fd, key.events) {
+                Ok(token) => registry.set_token(key.fd, token),
                 Err(_) => {
-                    self.registry.remove(key.fd);
+                    registry.remove(key.fd);
                     dropped += 1;
                 }
             }
         }
-        self.backend = fresh;
-        Ok(dropped)
+        let forked = Selector {
+            registry,
+            backend,
+            report_interrupts: self.report_interrupts,
+        };
+        Ok((forked, dropped))
     }
 
-    /// Python's `select`: waits up to `timeout` seconds (`< 0` or infinite: for ever; NaN:
-    /// `EINVAL`) and writes at most `out.len()` entries, one per ready fd; returns how many.
-    pub fn select(&mut self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
-        let deadline = Deadline::after_seconds(timeout)?;
+    /// Whether an interrupted wait is reported (`SEL_FLAG_EINTR`) rather than retried.
+    pub fn reports_interrupts(&self) -> bool {
+        self.report_interrupts
+    }
+
+    /// One kernel wait of at most `wait` (`None`: for ever), writing at most `out.len()`
+    /// entries; the caller (see [`crate::shared`]) decides whether to wait again.
+    pub fn wait_once(
+        &mut self,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited> {
         // Never more entries than registrations: this also bounds the backends' scratch space.
         let room = out.len().min(self.registry.len());
-        let out = &mut out[..room];
-        loop {
-            match self.backend.wait(&self.registry, deadline.next_wait(), out) {
-                Ok(waited) if waited.reported > 0 || waited.kernel_woke => {
-                    return Ok(waited.reported)
-                }
-                Err(Errno(libc::EINTR)) if self.report_interrupts => {
-                    return Err(Errno(libc::EINTR))
-                }
-                Ok(_) | Err(Errno(libc::EINTR)) => {
-                    if deadline.has_passed() {
-                        return Ok(0);
-                    }
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        self.backend.wait(&self.registry, wait, &mut out[..room])
     }
 }
 
@@ -196,7 +192,10 @@ mod tests {
 
     fn select_now(selector: &mut Selector) -> Vec<SelEvent> {
         let mut out = [MaybeUninit::uninit(); 16];
-        let count = selector.select(0.0, &mut out).unwrap();
+        let count = selector
+            .wait_once(Some(Duration::ZERO), &mut out)
+            .unwrap()
+            .reported;
         // SAFETY: select initialised the first `count` entries.
         out[..count]
             .iter()
@@ -249,7 +248,6 @@ mod tests {
                 Ok(SEL_EVENT_READ)
             );
             assert_eq!(selector.unregister(fd + 100), Err(Errno(libc::ENOENT)));
-            assert_eq!(selector.select(f64::NAN, &mut []), Err(Errno(libc::EINVAL)));
         }
     }
 

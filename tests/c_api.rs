@@ -69,5 +69,5 @@ macro_rules! c_programs {
 
 c_programs!(
     api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
-    timeouts, wakeup,
+    threads, timeouts, wakeup,
 );

@@ -139,8 +139,7 @@ static int is_readiness_wait(long syscall_number) {
     return 0;
 }
 
-/* Whether thread `tid` of this process is blocked in a readiness wait now (Linux /proc). */
-static int blocked_in_readiness_wait(pid_t tid) {
+int blocked_in_readiness_wait(pid_t tid) {
     char path[64], text[256];
     ssize_t length;
     int fd;

@@ -5,6 +5,8 @@
 #ifndef SELECTORS_TEST_FIXTURES_H
 #define SELECTORS_TEST_FIXTURES_H
 
+#include <sys/types.h>
+
 #include "selectors.h"
 
 #ifdef __cplusplus
@@ -86,6 +88,9 @@ int signals_caught(void);
  */
 int select_woken_after(sel_selector *sel, double timeout, sel_event *events, size_t max_events,
                        double delay, int signo, double *elapsed);
+
+/** Whether thread `tid` of this process sleeps in a select, poll or epoll wait now (Linux /proc). */
+int blocked_in_readiness_wait(pid_t tid);
 
 /** The fds this process has open, ascending, in fds[0..return) (at most `cap`; Linux /proc). */
 size_t list_open_fds(int *fds, size_t cap);

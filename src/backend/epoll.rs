@@ -193,10 +193,12 @@ impl Backend for EpollBackend {
         }
         let received = self.wait_kernel(wait, capacity)?;
         let mut written = 0;
+        let mut waker_fired = false;
         for event in &self.kernel_events[..received] {
             let (bits, data) = (event.events, event.u64);
             if data == WAKER_TAG {
                 waker::drain(self.waker_fd);
+                waker_fired = true;
                 continue;
             }
             let (fd, generation) = untag(data);
@@ -212,6 +214,7 @@ impl Backend for EpollBackend {
         Ok(Waited {
             reported: written,
             kernel_woke: received > 0,
+            waker_fired,
         })
     }
 

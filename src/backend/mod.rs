@@ -29,6 +29,8 @@ pub struct Waited {
     /// Whether the kernel reported anything at all (a wakeup, or events of a stale registration
     /// that were dropped): then the wait did not merely time out.
     pub kernel_woke: bool,
+    /// Whether the wakeup fd was among what the kernel reported (it has been drained).
+    pub waker_fired: bool,
 }
 
 /// A registration whose token changed because the backend moved it (poll's swap-remove).
@@ -42,7 +44,7 @@ pub struct Relocation {
 
 /// One kernel interface. The core validates arguments and keeps the registry; a backend makes
 /// the kernel calls and maps their results, and reports errors as the kernel gives them.
-pub trait Backend {
+pub trait Backend: Send {
     /// Which kind this is.
     fn kind(&self) -> Kind;
 
@@ -80,7 +82,7 @@ pub trait Backend {
 
 /// Opens a backend of `kind` that also watches `waker_fd`; `ENOSYS` for a kind this platform
 /// does not have.
-pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend>> {
+pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
     match kind {
         Kind::Select => Ok(Box::new(select::SelectBackend::new(waker_fd)?)),
         Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
@@ -93,7 +95,7 @@ pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend>> {
 /// Opens the platform's preferred backend, falling back to poll and then select when the kernel
 /// refuses the preferred one (`ENOSYS` on odd kernels, `EPERM` from seccomp filters; CPython
 /// bpo-41182).
-pub fn open_default(waker_fd: RawFd) -> Result<Box<dyn Backend>> {
+pub fn open_default(waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
     let mut last = Errno(libc::ENOSYS);
     for kind in [Kind::platform_default(), Kind::Poll, Kind::Select] {
         match open(kind, waker_fd) {

@@ -112,7 +112,8 @@ impl Backend for PollBackend {
         };
         check(ready.min(0))?;
         let mut left = ready as usize;
-        if left > 0 && self.pollfds[WAKER_INDEX].revents != 0 {
+        let waker_fired = left > 0 && self.pollfds[WAKER_INDEX].revents != 0;
+        if waker_fired {
             waker::drain(self.pollfds[WAKER_INDEX].fd);
             left -= 1;
         }
@@ -151,6 +152,7 @@ impl Backend for PollBackend {
         Ok(Waited {
             reported: written,
             kernel_woke: ready > 0,
+            waker_fired,
         })
     }
 

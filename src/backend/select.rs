@@ -172,7 +172,8 @@ impl Backend for SelectBackend {
         };
         check(ready.min(0))?;
         let mut left = ready as usize;
-        if readable.contains(self.waker_fd) {
+        let waker_fired = readable.contains(self.waker_fd);
+        if waker_fired {
             waker::drain(self.waker_fd);
             left -= 1;
         }
@@ -214,6 +215,7 @@ impl Backend for SelectBackend {
         Ok(Waited {
             reported: written,
             kernel_woke: ready > 0,
+            waker_fired,
         })
     }
 

@@ -1,0 +1,232 @@
+//! A selector that threads share: what the C API's `sel_selector` is.
+//!
+//! One thread at a time may wait in [`SharedSelector::select`]; any thread may register, modify,
+//! unregister and look up keys meanwhile (mio's `Registry` is `Sync` for the same reason), and
+//! any thread or signal handler may call [`SharedSelector::wakeup`].
+//!
+//! The waiting thread holds the selector's lock through the kernel wait, so the single-threaded
+//! path costs one uncontended lock and no system call. Another thread that finds the lock taken
+//! counts itself in `waiting_for_lock` and writes the wakeup channel; the waiter, woken, sees
+//! that it was not a `sel_wakeup`, steps aside until the change is made, then waits again with
+//! the time left, so the blocked wait watches the new registrations (on every kind: epoll pays
+//! one wakeup here too, since its registry lives under the same lock).
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::backend::waker::Waker;
+use crate::deadline::Deadline;
+use crate::errno::{Errno, Result};
+use crate::key::SelEvent;
+use crate::kind::Kind;
+use crate::selector::Selector;
+
+/// A selector: a set of registrations and the kernel object that watches them. Opaque; made by
+/// `sel_new`, freed by `sel_close`. One thread at a time may wait in `sel_select`; any thread may
+/// register, modify, unregister or look up keys meanwhile, and `sel_wakeup` may be called from
+/// any thread or signal handler.
+pub struct SharedSelector {
+    waker: Waker,
+    selector: Mutex<Selector>,
+    /// Set while a thread is inside `select`; a second one gets `EBUSY`.
+    selecting: AtomicBool,
+    /// Set by `wakeup` before it writes the wakeup channel, so the waiter can tell a caller's
+    /// wakeup (return 0 entries) from a thread asking for the lock (wait again).
+    woken_by_caller: AtomicBool,
+    /// Threads blocked on the lock while a waiter holds it.
+    waiting_for_lock: AtomicUsize,
+}
+
+impl SharedSelector {
+    /// A selector of `kind` (`None`: the platform's default, with fallbacks); see
+    /// [`Selector::new`] for the errors.
+    pub fn new(kind: Option<Kind>, flags: u32) -> Result<SharedSelector> {
+        let waker = Waker::new()?;
+        let selector = Selector::new(kind, flags, waker.watched_fd())?;
+        Ok(SharedSelector::from_parts(waker, selector))
+    }
+
+    fn from_parts(waker: Waker, selector: Selector) -> SharedSelector {
+        SharedSelector {
+            waker,
+            selector: Mutex::new(selector),
+            selecting: AtomicBool::new(false),
+            woken_by_caller: AtomicBool::new(false),
+            waiting_for_lock: AtomicUsize::new(0),
+        }
+    }
+
+    /// The selector, for one call of a thread that is not waiting in `select`: at once when it
+    /// is free, else after asking the waiting thread to step aside.
+    pub fn lock(&self) -> MutexGuard<'_, Selector> {
+        if let Ok(guard) = self.selector.try_lock() {
+            return guard;
+        }
+        self.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
+        // A full channel is already signalled; any other failure leaves the lock holder to
+        // finish on its own, which it does at its deadline.
+        let _ = self.waker.wake();
+        let guard = self.lock_plainly();
+        self.waiting_for_lock.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// The lock, also after a panic in another call (which returned `-ENOTRECOVERABLE`).
+    fn lock_plainly(&self) -> MutexGuard<'_, Selector> {
+        self.selector.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Python's `select`: waits up to `timeout` seconds (`< 0` or infinite: for ever; NaN:
+    /// `EINVAL`) and writes at most `out.len()` entries, one per ready fd; returns how many.
+    /// Retries after signals with the time left (PEP 475) unless the selector reports them, and
+    /// never returns before the deadline unless woken. `EBUSY` while another thread selects.
+    pub fn select(&self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
+        let deadline = Deadline::after_seconds(timeout)?;
+        if self.selecting.swap(true, Ordering::Acquire) {
+            return Err(Errno(libc::EBUSY));
+        }
+        let selected = self.select_alone(deadline, out);
+        self.selecting.store(false, Ordering::Release);
+        selected
+    }
+
+    fn select_alone(&self, deadline: Deadline, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
+        let mut selector = self.lock_plainly();
+        loop {
+            match selector.wait_once(deadline.next_wait(), out) {
+                Ok(waited) => {
+                    let woken =
+                        waited.waker_fired && self.woken_by_caller.swap(false, Ordering::AcqRel);
+                    if waited.reported > 0 || woken {
+                        return Ok(waited.reported);
+                    }
+                    // Only events of stale registrations (dropped): return rather than spin on
+                    // them until the deadline.
+                    if waited.kernel_woke && !waited.waker_fired {
+                        return Ok(0);
+                    }
+                }
+                Err(Errno(libc::EINTR)) if selector.reports_interrupts() => {
+                    return Err(Errno(libc::EINTR))
+                }
+                Err(Errno(libc::EINTR)) => {}
+                Err(err) => return Err(err),
+            }
+            if deadline.has_passed() {
+                return Ok(0);
+            }
+            if self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
+                drop(selector);
+                while self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
+                    std::thread::yield_now();
+                }
+                selector = self.lock_plainly();
+            }
+        }
+    }
+
+    /// Makes a blocked `select` (or the next one) return promptly. Thread-safe and
+    /// async-signal-safe: an atomic store and one `write`, no lock.
+    pub fn wakeup(&self) -> Result<()> {
+        // The flag goes first: a waiter that drains the channel must find it set.
+        self.woken_by_caller.store(true, Ordering::Release);
+        self.waker.wake()
+    }
+
+    /// Gives a child after `fork()` its own kernel object and wakeup channel with every key
+    /// re-armed; returns how many keys the kernel refused. A thread of the parent may have held
+    /// the lock when `fork()` copied it; that thread does not exist here, so the lock is not
+    /// taken but made anew with the rest. On error nothing changes.
+    pub fn after_fork(&mut self) -> Result<usize> {
+        let waker = Waker::new()?;
+        let parent = self
+            .selector
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (child, dropped) = parent.forked(waker.watched_fd())?;
+        *self = SharedSelector::from_parts(waker, child);
+        Ok(dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::SEL_EVENT_READ;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    fn select(shared: &SharedSelector, timeout: f64) -> Result<Vec<SelEvent>> {
+        let mut out = [MaybeUninit::uninit(); 8];
+        let count = shared.select(timeout, &mut out)?;
+        // SAFETY: select initialised the first `count` entries.
+        Ok(out[..count]
+            .iter()
+            .map(|entry| unsafe { entry.assume_init() })
+            .collect())
+    }
+
+    #[test]
+    fn a_registration_from_another_thread_reaches_the_blocked_wait() {
+        for kind in [Kind::Select, Kind::Poll, Kind::Epoll] {
+            let shared = Arc::new(SharedSelector::new(Some(kind), 0).unwrap());
+            let (reader, mut writer) = UnixStream::pair().unwrap();
+            writer.write_all(b"x").unwrap();
+            let fd = reader.as_raw_fd();
+            let registrar = {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(50));
+                    let registered =
+                        shared
+                            .lock()
+                            .register(fd, SEL_EVENT_READ, std::ptr::null_mut());
+                    registered.map(|key| key.fd)
+                })
+            };
+            let started = Instant::now();
+            let events = select(&shared, 5.0).unwrap();
+            assert!(registrar.join().unwrap().is_ok());
+            assert_eq!(events.len(), 1, "{kind:?}");
+            assert_eq!(events[0].key.fd, fd);
+            assert!(started.elapsed() < Duration::from_secs(4), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_second_waiter_is_refused() {
+        let shared = Arc::new(SharedSelector::new(Some(Kind::Epoll), 0).unwrap());
+        let waiter = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || select(&shared, -1.0).map(|events| events.len()))
+        };
+        while !shared.selecting.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
+        assert_eq!(select(&shared, 0.0), Err(Errno(libc::EBUSY)));
+        shared.wakeup().unwrap();
+        assert_eq!(waiter.join().unwrap(), Ok(0));
+        assert_eq!(select(&shared, 0.0), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_lookup_from_another_thread_does_not_end_the_wait() {
+        let shared = Arc::new(SharedSelector::new(Some(Kind::Poll), 0).unwrap());
+        let prober = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                shared.lock().get_key(0).map(|key| key.fd)
+            })
+        };
+        let started = Instant::now();
+        assert_eq!(select(&shared, 0.2), Ok(Vec::new()));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(prober.join().unwrap(), Err(Errno(libc::ENOENT)));
+    }
+}
