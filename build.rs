@@ -24,6 +24,7 @@ fn main() {
         println!("cargo:rerun-if-changed={watched}");
     }
     println!("cargo:rerun-if-env-changed=SELECTORS_BLESS_HEADER");
+    link_shared_library(&out);
 
     let include = out.join("include");
     generate_header(&root, &include);
@@ -66,6 +67,44 @@ fn main() {
     println!("cargo:rustc-env=SELECTORS_CC={}", compiler.path().display());
     println!("cargo:rustc-env=SELECTORS_CXX={}", cxx.path().display());
 }
+
+// ---- Shared library: soname (packaging, issue 7) ------------------------------------------
+
+/// Links `libselectors.so` with a soname carrying the major version (`libselectors.so.0`), so a
+/// program keeps loading every later ABI-compatible release.
+///
+/// No version script of ours: rustc already links a cdylib with one that exports exactly the
+/// `#[no_mangle]` functions and makes everything else local, and GNU ld does not let a second
+/// script narrow that list (a symbol global in either stays global). `tests/exports.rs` is what
+/// holds the exports equal to the header's functions.
+///
+/// A program linked against the build tree records the soname too, and the loader looks for a
+/// file of that name: so a `libselectors.so.0 -> libselectors.so` symlink is made where cargo
+/// puts the library (the profile folder and its `deps/`), for `make demo`, the benches and the
+/// C tests. OUT_DIR is `<profile>/build/<package>-<hash>/out`.
+fn link_shared_library(out: &Path) {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return; // -soname is GNU ld's; other platforms are not packaged yet
+    }
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    let soname = format!("libselectors.so.{major}");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    let profile = out
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR lies in the profile folder");
+    for dir in [profile.to_path_buf(), profile.join("deps")] {
+        fs::create_dir_all(&dir).expect("the target folder is writable");
+        match std::os::unix::fs::symlink("libselectors.so", dir.join(&soname)) {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                panic!("cannot link {soname} in {}: {error}", dir.display())
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---- End of the shared library block -----------------------------------------------------
 
 fn generate_header(root: &Path, include: &Path) {
     let config =

@@ -11,6 +11,21 @@
 #include "harness.h"
 #include "selectors.h"
 
+/* The layout of the two public structs, checked when this file compiles: an accidental change
+ * of the ABI fails the build (a negative array size), before any test runs. */
+#define ABI_ASSERT(name, condition) typedef char abi_assert_##name[(condition) ? 1 : -1]
+ABI_ASSERT(key_fd_first, offsetof(sel_key, fd) == 0);
+ABI_ASSERT(key_events_after_fd, offsetof(sel_key, events) == 4 && sizeof(uint32_t) == 4);
+ABI_ASSERT(key_data_after_events, offsetof(sel_key, data) == 8);
+ABI_ASSERT(key_size, sizeof(sel_key) == (sizeof(void *) == 8 ? 16 : 12));
+ABI_ASSERT(event_key_first, offsetof(sel_event, key) == 0);
+ABI_ASSERT(event_mask_after_key, offsetof(sel_event, mask) == sizeof(sel_key));
+ABI_ASSERT(event_size, sizeof(sel_event) == (sizeof(void *) == 8 ? 24 : 16));
+ABI_ASSERT(read_is_one, SEL_EVENT_READ == 1);
+ABI_ASSERT(write_is_two, SEL_EVENT_WRITE == 2);
+ABI_ASSERT(oneshot_bit, SEL_EVENT_ONESHOT == 0x100);
+ABI_ASSERT(edge_bit, SEL_EVENT_EDGE == 0x200);
+
 static void constants_have_the_contract_values(int kind) {
     (void)kind;
     CHECK_EQ(SEL_EVENT_READ, 1);
@@ -22,6 +37,8 @@ static void constants_have_the_contract_values(int kind) {
     CHECK_EQ(SEL_KIND_KQUEUE, 4);
     CHECK_EQ(SEL_KIND_DEVPOLL, 5);
     CHECK_EQ(SEL_FLAG_EINTR, 1);
+    CHECK_EQ(SEL_EVENT_ONESHOT, 0x100);
+    CHECK_EQ(SEL_EVENT_EDGE, 0x200);
 }
 
 static void structs_have_the_contract_layout(int kind) {
@@ -32,6 +49,7 @@ static void structs_have_the_contract_layout(int kind) {
     CHECK_EQ(sizeof(sel_key), sizeof(void *) == 8 ? 16 : 12);
     CHECK_EQ(offsetof(sel_event, key), 0);
     CHECK_EQ(offsetof(sel_event, mask), sizeof(sel_key));
+    CHECK_EQ(sizeof(sel_event), sizeof(void *) == 8 ? 24 : 16);
 }
 
 static void kind_names_are_cpythons(int kind) {
