@@ -96,9 +96,12 @@ impl Selector {
         self.check_interest(events)?;
         if events != current.events || events & SEL_EVENT_ONESHOT != 0 {
             let token = self.registry.token(fd).unwrap_or_default();
-            if let Err(err) = self.backend.modify(fd, token, events) {
-                self.unregister(fd)?;
-                return Err(err);
+            match self.backend.modify(fd, token, events) {
+                Ok(token) => self.registry.set_token(fd, token),
+                Err(err) => {
+                    self.unregister(fd)?;
+                    return Err(err);
+                }
             }
         }
         self.registry

@@ -79,6 +79,13 @@ impl EpollBackend {
         check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) })
     }
 
+    /// A generation no live registration has (until 2^32 more changes wrap around).
+    fn next_generation(&mut self) -> u32 {
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        generation
+    }
+
     /// One `epoll_pwait2` (exact timeout) or `epoll_wait` (milliseconds rounded up) into the
     /// first `capacity` entries of the buffer.
     fn wait_kernel(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
@@ -146,8 +153,7 @@ impl Backend for EpollBackend {
     }
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
-        let generation = self.next_generation;
-        self.next_generation = generation.wrapping_add(1);
+        let generation = self.next_generation();
         let bits = interest(events);
         match self.control(libc::EPOLL_CTL_ADD, fd, bits, tag(fd, generation)) {
             // The set still holds this very file at this number from a registration whose fd was
@@ -160,9 +166,15 @@ impl Backend for EpollBackend {
         Ok(generation)
     }
 
-    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()> {
+    fn modify(&mut self, fd: RawFd, _token: u32, events: u32) -> Result<u32> {
+        // A new generation on every change: EPOLL_CTL_MOD updates the entry of the file now at
+        // `fd`, which after a close-and-dup2 behind our back may not be the entry we added; any
+        // entry it did not touch keeps the old generation, so its events are dropped, and the
+        // fd never has two entries reported.
+        let generation = self.next_generation();
         let bits = interest(events);
-        self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, token))
+        self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, generation))?;
+        Ok(generation)
     }
 
     fn remove(&mut self, fd: RawFd, _token: u32) -> Option<Relocation> {

@@ -13,9 +13,46 @@ use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
 
+#[cfg(any(target_os = "illumos", target_os = "solaris"))]
+mod devpoll;
+#[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
+mod devpoll_changes;
+#[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
+mod devpoll_sys;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
+#[cfg(any(
+    test,
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    target_os = "illumos",
+    target_os = "solaris"
+))]
+mod fair_merge;
 mod fd;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod kqueue;
+#[cfg(any(
+    test,
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod kqueue_changes;
 mod poll;
 mod select;
 pub mod thread_errno;
@@ -59,8 +96,8 @@ pub trait Backend: Send {
     /// stores with the key.
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32>;
 
-    /// Changes the events of a watched fd.
-    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()>;
+    /// Changes the events of a watched fd; returns the token the core stores from now on.
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<u32>;
 
     /// Stops watching `fd`. Never fails: a kernel that no longer knows the fd (closed, or its
     /// number reused) has nothing left to remove.
@@ -88,6 +125,17 @@ pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
         Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
         #[cfg(any(target_os = "linux", target_os = "android"))]
         Kind::Epoll => Ok(Box::new(epoll::EpollBackend::new(waker_fd)?)),
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        ))]
+        Kind::Kqueue => Ok(Box::new(kqueue::KqueueBackend::new(waker_fd)?)),
+        #[cfg(any(target_os = "illumos", target_os = "solaris"))]
+        Kind::Devpoll => Ok(Box::new(devpoll::DevpollBackend::new(waker_fd)?)),
         _ => Err(Errno(libc::ENOSYS)),
     }
 }

@@ -82,9 +82,9 @@ impl Backend for PollBackend {
         Ok(token)
     }
 
-    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<()> {
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<u32> {
         self.pollfds[token as usize] = pollfd(fd, events);
-        Ok(())
+        Ok(token)
     }
 
     fn remove(&mut self, _fd: RawFd, token: u32) -> Option<Relocation> {

@@ -134,9 +134,9 @@ impl Backend for SelectBackend {
         Ok(0)
     }
 
-    fn modify(&mut self, fd: RawFd, _token: u32, events: u32) -> Result<()> {
+    fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<u32> {
         self.set_interest(fd, events);
-        Ok(())
+        Ok(token)
     }
 
     fn remove(&mut self, fd: RawFd, _token: u32) -> Option<Relocation> {
