@@ -13,7 +13,8 @@ PORT ?= 12345
 RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all demo test test-rust test-valgrind lint library install uninstall man package-test
+.PHONY: all demo test test-rust test-valgrind lint library install uninstall man package-test \
+	bench-smoke bench
 
 all: library
 
@@ -27,7 +28,7 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: lint test-rust test-valgrind package-test
+test: lint test-rust test-valgrind package-test bench-smoke
 
 lint:
 	$(CARGO) fmt --check
@@ -39,6 +40,14 @@ test-rust:
 # The C tests again, each case under valgrind memcheck: no error, nothing definitely lost.
 test-valgrind:
 	SELECTORS_TEST_WRAPPER="$(VALGRIND)" $(CARGO) test --test c_api
+
+# The benchmarks at tiny sizes (seconds): every peer builds and runs, no byte is lost.
+bench-smoke:
+	benches/run --smoke
+
+# The full benchmark run of BENCHMARKS.md (about 6 minutes): the table, the plot, the targets.
+bench:
+	benches/run
 
 # ---- Installing ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod errno;
 pub mod events;
 pub mod ffi;
+pub mod growth;
 pub mod key;
 pub mod kind;
 pub mod registry;

@@ -9,6 +9,7 @@ use std::ffi::{c_int, c_void};
 use std::mem::MaybeUninit;
 use std::ptr;
 
+use crate::growth;
 use crate::key::SelKey;
 
 /// The caller's `data` pointer, carried as an opaque value.
@@ -73,9 +74,9 @@ impl Registry {
         self.slot(fd).is_some()
     }
 
-    /// The backend's token for `fd`.
-    pub fn token(&self, fd: c_int) -> Option<u32> {
-        self.slot(fd).map(|slot| slot.token)
+    /// The key and the backend's token registered for `fd`.
+    pub fn get_with_token(&self, fd: c_int) -> Option<(SelKey, u32)> {
+        self.slot(fd).map(|slot| (key_of(fd, slot), slot.token))
     }
 
     /// The key registered for `fd`, only if its token is still `token`: events a backend tagged
@@ -91,6 +92,7 @@ impl Registry {
         debug_assert!(events != 0 && !self.contains(fd));
         let index = usize::try_from(fd).expect("registered fds are not negative");
         if index >= self.slots.len() {
+            growth::reserve_for(&mut self.slots, index + 1);
             self.slots.resize(index + 1, Slot::FREE);
         }
         self.slots[index] = Slot {
@@ -102,12 +104,21 @@ impl Registry {
         key_of(fd, &self.slots[index])
     }
 
-    /// Replaces the events and data of a registered fd; `None` if it is not registered.
-    pub fn update(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Option<SelKey> {
+    /// Replaces the events, data and token of a registered fd; `None` if it is not registered.
+    pub fn update(
+        &mut self,
+        fd: c_int,
+        events: u32,
+        data: *mut c_void,
+        token: u32,
+    ) -> Option<SelKey> {
         let slot = self.slot_mut(fd)?;
         debug_assert!(events != 0);
-        slot.events = events;
-        slot.data = UserData(data);
+        *slot = Slot {
+            data: UserData(data),
+            events,
+            token,
+        };
         Some(key_of(fd, slot))
     }
 
@@ -179,7 +190,7 @@ mod tests {
         let key = registry.insert(7, 3, data(42), 9);
         assert_eq!(key.fd, 7);
         assert_eq!(registry.get(7), Some(key));
-        assert_eq!(registry.token(7), Some(9));
+        assert_eq!(registry.get_with_token(7), Some((key, 9)));
         assert_eq!(registry.len(), 1);
         assert_eq!(registry.get(6), None);
         assert_eq!(registry.get(1000), None);
@@ -190,13 +201,13 @@ mod tests {
     }
 
     #[test]
-    fn update_keeps_the_token() {
+    fn update_replaces_events_data_and_token() {
         let mut registry = Registry::default();
         registry.insert(3, 1, data(1), 5);
-        let key = registry.update(3, 2, data(2)).unwrap();
+        let key = registry.update(3, 2, data(2), 6).unwrap();
         assert_eq!((key.events, key.data), (2, data(2)));
-        assert_eq!(registry.token(3), Some(5));
-        assert_eq!(registry.update(4, 1, data(0)), None);
+        assert_eq!(registry.get_with_token(3), Some((key, 6)));
+        assert_eq!(registry.update(4, 1, data(0), 0), None);
     }
 
     #[test]

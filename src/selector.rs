@@ -92,12 +92,17 @@ impl Selector {
     /// Python's `modify`: a change of data alone makes no system call (except for a oneshot
     /// registration, which it re-arms); a change of events the kernel refuses unregisters the fd.
     pub fn modify(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
-        let current = self.get_key(fd)?;
+        if fd < 0 {
+            return Err(Errno(libc::EBADF));
+        }
+        let (current, mut token) = self
+            .registry
+            .get_with_token(fd)
+            .ok_or(Errno(libc::ENOENT))?;
         self.check_interest(events)?;
         if events != current.events || events & SEL_EVENT_ONESHOT != 0 {
-            let token = self.registry.token(fd).unwrap_or_default();
             match self.backend.modify(fd, token, events) {
-                Ok(token) => self.registry.set_token(fd, token),
+                Ok(changed) => token = changed,
                 Err(err) => {
                     self.unregister(fd)?;
                     return Err(err);
@@ -105,7 +110,7 @@ impl Selector {
             }
         }
         self.registry
-            .update(fd, events, data)
+            .update(fd, events, data, token)
             .ok_or(Errno(libc::ENOENT))
     }
 

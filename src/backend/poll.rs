@@ -13,6 +13,7 @@ use super::{push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::deadline::millis_rounded_up;
 use crate::errno::Result;
 use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_ONESHOT};
+use crate::growth;
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -78,6 +79,8 @@ impl Backend for PollBackend {
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         let token = u32::try_from(self.pollfds.len()).expect("fewer pollfds than u32::MAX");
+        let len = self.pollfds.len() + 1;
+        growth::reserve_for(&mut self.pollfds, len);
         self.pollfds.push(pollfd(fd, events));
         Ok(token)
     }
