@@ -1,10 +1,13 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test: lint, Rust and C tests, the C tests under valgrind, the echo load
-#                test, and the install tested as a user would use it (package-test)
+#   make test    every test (about 20 minutes on 2 cores): `make check`, then the C tests under
+#                valgrind and the sanitizers, the install as a user would use it, the Python
+#                binding against CPython's own test suite, the benchmarks' smoke run, the soak,
+#                the differential fuzzer and Miri
+#   make check   the quick part: lint, then the Rust and C tests and the echo load test
 #
-# Everything else (install, packaging) lives in its own targets below.
+# Everything else (install, packaging, the full benchmarks) lives in its own targets below.
 
 CARGO ?= cargo
 CC ?= cc
@@ -13,8 +16,8 @@ PORT ?= 12345
 RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all demo test test-rust test-valgrind lint library install uninstall man package-test \
-	bench-smoke bench
+.PHONY: all demo test check test-rust test-valgrind lint library install uninstall man \
+	package-test test-python bench-smoke bench
 
 all: library
 
@@ -28,7 +31,9 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: lint test-rust test-valgrind package-test bench-smoke
+test: check test-valgrind sanitize package-test test-python bench-smoke soak fuzz miri
+
+check: lint test-rust
 
 lint:
 	$(CARGO) fmt --check
@@ -40,6 +45,11 @@ test-rust:
 # The C tests again, each case under valgrind memcheck: no error, nothing definitely lost.
 test-valgrind:
 	SELECTORS_TEST_WRAPPER="$(VALGRIND)" $(CARGO) test --test c_api
+
+# The Python binding: CPython's own test_selectors.py against it and the standard module, side
+# by side, and the binding's own tests.
+test-python: library
+	LIBSELECTORS_PATH=$(abspath $(RELEASE_DIR))/libselectors.so python3 bindings/python/run_tests.py
 
 # The benchmarks at tiny sizes (seconds): every peer builds and runs, no byte is lost.
 bench-smoke:
@@ -103,3 +113,59 @@ man:
 # then uninstalls. Needs pkg-config, cmake, mandoc and binutils.
 package-test: man library
 	MAKE="$(MAKE)" packaging/package-test.sh
+
+# ---- Reliability: fuzzing, sanitizers, Miri, soak ------------------------------------------
+# (README, "Reliability"). Each target installs what it needs that a fresh machine lacks.
+
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 60
+# Scratch space: what a fuzz run adds to the corpus, and the sanitizer builds. Never the tree.
+WORK_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/reliability
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+C_TEST_PROGRAMS := $(basename $(notdir $(wildcard c_tests/*.c)))
+
+.PHONY: fuzz fuzz-test fuzz-seeds fuzz-tools sanitize miri soak
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+
+# The differential fuzzer for FUZZ_SECONDS, starting from the committed seeds; fails on any
+# divergence from the model or crash (the input is saved under fuzz/artifacts/).
+fuzz: fuzz-tools
+	mkdir -p $(WORK_DIR)/fuzz-corpus
+	cd fuzz && $(CARGO) +nightly fuzz run differential $(WORK_DIR)/fuzz-corpus corpus/differential \
+		-- -max_total_time=$(FUZZ_SECONDS) -max_len=384 -timeout=10 -print_final_stats=1
+
+# The fuzzer's model on the hand-written scenarios (seeds, and the bug it found), no libFuzzer.
+fuzz-test: fuzz-tools
+	cd fuzz && $(CARGO) +nightly test
+
+# Rewrites fuzz/corpus/differential from fuzz/src/scenarios.rs.
+fuzz-seeds: fuzz-tools
+	cd fuzz && $(CARGO) +nightly run --bin write_seeds
+
+# The C tests built with AddressSanitizer and UndefinedBehaviorSanitizer against the release
+# libselectors.so, each case in its own process.
+sanitize: library
+	mkdir -p $(WORK_DIR)/sanitize
+	for program in $(C_TEST_PROGRAMS); do \
+		$(CC) -std=c99 $(SANITIZE_FLAGS) -Iinclude -Ic_tests/support -o $(WORK_DIR)/sanitize/$$program \
+			c_tests/$$program.c c_tests/support/*.c -L$(RELEASE_DIR) -lselectors -lpthread -lm \
+			-Wl,-rpath,$(abspath $(RELEASE_DIR)) || exit 1; \
+	done
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		tools/run_c_cases.sh $(addprefix $(WORK_DIR)/sanitize/,$(C_TEST_PROGRAMS))
+
+# The unit tests of the core's parts that make no system call (the registry, event bits,
+# deadlines, epoll tags, select's timevals) under Miri. Permissive provenance: the tests make
+# `data` pointers from integers, as C callers may.
+miri:
+	@rustup +nightly component list --installed | grep -q '^miri' || \
+		rustup +nightly component add miri rust-src
+	MIRIFLAGS=-Zmiri-permissive-provenance $(CARGO) +nightly miri test --lib -- \
+		registry events deadline tags_round_trip timevals_round_up
+
+# The echo server under 1,000 churning connections for SOAK_SECONDS (tests/soak.rs).
+soak:
+	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --test soak -- --nocapture

@@ -1,7 +1,8 @@
 /*
- * Oneshot and edge-triggered registrations, additions to Python's API: SEL_EVENT_ONESHOT
- * reports once and then waits for sel_modify to re-arm it (on every kind); SEL_EVENT_EDGE
- * reports changes only (EPOLL), and the kinds without it refuse it; sel_supports says which.
+ * Oneshot and edge-triggered registrations, additions to Python's API for selectors made with
+ * SEL_FLAG_MODES: SEL_EVENT_ONESHOT reports once and then waits for sel_modify to re-arm it (on
+ * every kind); SEL_EVENT_EDGE reports changes only (EPOLL), and the kinds without it refuse it;
+ * sel_supports says which. Without the flag the bits are bad events, as the contract says.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -38,7 +39,7 @@ static void supports_answers_per_kind(int kind) {
 static void oneshot_reports_once_until_rearmed(int kind) {
     static int data;
     const uint32_t events = SEL_EVENT_READ | SEL_EVENT_ONESHOT;
-    sel_selector *sel = open_selector(kind, 0);
+    sel_selector *sel = open_selector(kind, SEL_FLAG_MODES);
     sel_event ready[4];
     sel_key key;
     int pair[2];
@@ -67,7 +68,7 @@ static void oneshot_reports_once_until_rearmed(int kind) {
 
 /* A disarmed oneshot registration whose peer hangs up stays quiet: no spin on HUP. */
 static void disarmed_oneshot_ignores_hang_ups(int kind) {
-    sel_selector *sel = open_selector(kind, 0);
+    sel_selector *sel = open_selector(kind, SEL_FLAG_MODES);
     sel_event ready[4];
     int pair[2];
     make_socketpair(pair);
@@ -85,7 +86,7 @@ static void disarmed_oneshot_ignores_hang_ups(int kind) {
 /* Edge-triggered on EPOLL: unread data is reported once, new data again. The other Linux
  * kinds refuse the mode at register and at modify, changing nothing. */
 static void edge_reports_changes_only(int kind) {
-    sel_selector *sel = open_selector(kind, 0);
+    sel_selector *sel = open_selector(kind, SEL_FLAG_MODES);
     sel_event ready[4];
     sel_key key;
     int pair[2];
@@ -115,7 +116,26 @@ static void edge_reports_changes_only(int kind) {
     close_pair(pair);
 }
 
+/* Without SEL_FLAG_MODES the mode bits are bits beyond READ|WRITE: -EINVAL at register and at
+ * modify, nothing recorded or changed, exactly as CONTRACT.md says. */
+static void modes_need_the_flag(int kind) {
+    sel_selector *sel = open_selector(kind, 0);
+    sel_key key;
+    int pair[2];
+    make_socketpair(pair);
+    CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ | SEL_EVENT_ONESHOT, NULL, NULL), -EINVAL);
+    CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ | SEL_EVENT_EDGE, NULL, NULL), -EINVAL);
+    CHECK_EQ(sel_get_key(sel, pair[0], NULL), -ENOENT);
+    CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
+    CHECK_EQ(sel_modify(sel, pair[0], SEL_EVENT_WRITE | SEL_EVENT_ONESHOT, NULL, NULL), -EINVAL);
+    CHECK_EQ(sel_get_key(sel, pair[0], &key), 0);
+    CHECK_EQ(key.events, SEL_EVENT_READ);
+    CHECK_EQ(sel_close(sel), 0);
+    close_pair(pair);
+}
+
 static const struct test_case cases[] = {
+    {"modes_need_the_flag", modes_need_the_flag, PER_KIND},
     {"supports_answers_per_kind", supports_answers_per_kind, ONCE},
     {"oneshot_reports_once_until_rearmed", oneshot_reports_once_until_rearmed, PER_KIND},
     {"disarmed_oneshot_ignores_hang_ups", disarmed_oneshot_ignores_hang_ups, PER_KIND},

@@ -37,16 +37,17 @@
 #define SEL_EVENT_WRITE 2
 
 /**
- * Mode bit (an addition to Python's API): report the registration once, then disarm it until
- * `sel_modify` re-arms it (epoll's EPOLLONESHOT, kqueue's EV_DISPATCH; emulated by select and
- * poll). Combine with READ and/or WRITE.
+ * Mode bit (an addition to Python's API, for selectors made with `SEL_FLAG_MODES`): report the
+ * registration once, then disarm it until `sel_modify` re-arms it (epoll's EPOLLONESHOT,
+ * kqueue's EV_DISPATCH; emulated by select and poll). Combine with READ and/or WRITE.
  */
 #define SEL_EVENT_ONESHOT 256
 
 /**
- * Mode bit (an addition to Python's API): edge-triggered, report only changes of readiness
- * (epoll's EPOLLET, kqueue's EV_CLEAR). Only EPOLL and KQUEUE have it; the others return
- * `-EOPNOTSUPP` (ask with `sel_supports`). Combine with READ and/or WRITE.
+ * Mode bit (an addition to Python's API, for selectors made with `SEL_FLAG_MODES`):
+ * edge-triggered, report only changes of readiness (epoll's EPOLLET, kqueue's EV_CLEAR). Only
+ * EPOLL and KQUEUE have it; the others return `-EOPNOTSUPP` (ask with `sel_supports`). Combine
+ * with READ and/or WRITE.
  */
 #define SEL_EVENT_EDGE 512
 
@@ -55,6 +56,19 @@
  * retrying with the time left. Language runtimes use it to run their own signal handlers.
  */
 #define SEL_FLAG_EINTR 1
+
+/**
+ * The mode bits a registration may add to its directions.
+ */
+#define ALL_MODES (SEL_EVENT_ONESHOT | SEL_EVENT_EDGE)
+
+/**
+ * `sel_new` flag (an addition to the contract): the selector accepts the mode bits
+ * `SEL_EVENT_ONESHOT` and `SEL_EVENT_EDGE`. Without it they are bits beyond READ | WRITE, which
+ * the contract (and Python) refuses with `-EINVAL`; asking for them up front keeps every
+ * selector made the contract's way exactly as the contract says.
+ */
+#define SEL_FLAG_MODES 2
 
 /**
  * `DefaultSelector`: the best kind this platform has (epoll on Linux, kqueue on macOS and the
@@ -149,7 +163,8 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0 or `SEL_FLAG_EINTR`).
+ * Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0, or `SEL_FLAG_EINTR` and/or
+ * `SEL_FLAG_MODES`).
  *
  * Returns NULL and sets `errno` on failure: `EINVAL` for an unknown kind or flag bit, `ENOSYS`
  * for a kind this platform lacks (kqueue on Linux, …), else the kernel's error (`EMFILE`, …).

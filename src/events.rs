@@ -6,14 +6,15 @@ pub const SEL_EVENT_READ: u32 = 1;
 /// The file descriptor is ready to write (Python's `selectors.EVENT_WRITE`).
 pub const SEL_EVENT_WRITE: u32 = 2;
 
-/// Mode bit (an addition to Python's API): report the registration once, then disarm it until
-/// `sel_modify` re-arms it (epoll's EPOLLONESHOT, kqueue's EV_DISPATCH; emulated by select and
-/// poll). Combine with READ and/or WRITE.
+/// Mode bit (an addition to Python's API, for selectors made with `SEL_FLAG_MODES`): report the
+/// registration once, then disarm it until `sel_modify` re-arms it (epoll's EPOLLONESHOT,
+/// kqueue's EV_DISPATCH; emulated by select and poll). Combine with READ and/or WRITE.
 pub const SEL_EVENT_ONESHOT: u32 = 0x100;
 
-/// Mode bit (an addition to Python's API): edge-triggered, report only changes of readiness
-/// (epoll's EPOLLET, kqueue's EV_CLEAR). Only EPOLL and KQUEUE have it; the others return
-/// `-EOPNOTSUPP` (ask with `sel_supports`). Combine with READ and/or WRITE.
+/// Mode bit (an addition to Python's API, for selectors made with `SEL_FLAG_MODES`):
+/// edge-triggered, report only changes of readiness (epoll's EPOLLET, kqueue's EV_CLEAR). Only
+/// EPOLL and KQUEUE have it; the others return `-EOPNOTSUPP` (ask with `sel_supports`). Combine
+/// with READ and/or WRITE.
 pub const SEL_EVENT_EDGE: u32 = 0x200;
 
 /// `sel_new` flag: `sel_select` returns `-EINTR` when a signal interrupts the wait, instead of
@@ -24,10 +25,16 @@ pub const SEL_FLAG_EINTR: u32 = 1;
 pub(crate) const ALL_EVENTS: u32 = SEL_EVENT_READ | SEL_EVENT_WRITE;
 
 /// The mode bits a registration may add to its directions.
-pub(crate) const ALL_MODES: u32 = SEL_EVENT_ONESHOT | SEL_EVENT_EDGE;
+pub const ALL_MODES: u32 = SEL_EVENT_ONESHOT | SEL_EVENT_EDGE;
+
+/// `sel_new` flag (an addition to the contract): the selector accepts the mode bits
+/// `SEL_EVENT_ONESHOT` and `SEL_EVENT_EDGE`. Without it they are bits beyond READ | WRITE, which
+/// the contract (and Python) refuses with `-EINVAL`; asking for them up front keeps every
+/// selector made the contract's way exactly as the contract says.
+pub const SEL_FLAG_MODES: u32 = 2;
 
 /// Every flag bit `sel_new` accepts.
-pub(crate) const ALL_FLAGS: u32 = SEL_FLAG_EINTR;
+pub(crate) const ALL_FLAGS: u32 = SEL_FLAG_EINTR | SEL_FLAG_MODES;
 
 /// Whether `events` is a valid interest set: READ and/or WRITE, plus mode bits, nothing else
 /// (Python raises `ValueError` for an empty set or unknown bits).

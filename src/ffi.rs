@@ -75,7 +75,8 @@ unsafe fn out_slice<'a, T>(array: *mut T, len: usize) -> Result<&'a mut [MaybeUn
     Ok(unsafe { std::slice::from_raw_parts_mut(array.cast(), len) })
 }
 
-/// Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0 or `SEL_FLAG_EINTR`).
+/// Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0, or `SEL_FLAG_EINTR` and/or
+/// `SEL_FLAG_MODES`).
 ///
 /// Returns NULL and sets `errno` on failure: `EINVAL` for an unknown kind or flag bit, `ENOSYS`
 /// for a kind this platform lacks (kqueue on Linux, …), else the kernel's error (`EMFILE`, …).

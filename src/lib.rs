@@ -23,6 +23,7 @@ pub mod version;
 
 pub use events::{
     SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ, SEL_EVENT_WRITE, SEL_FLAG_EINTR,
+    SEL_FLAG_MODES,
 };
 pub use key::{SelEvent, SelKey};
 pub use kind::{

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use crate::backend::{self, Backend, Waited};
 use crate::errno::{Errno, Result};
-use crate::events::{valid_interest, ALL_FLAGS, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR};
+use crate::events::{
+    valid_interest, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR, SEL_FLAG_MODES,
+};
 use crate::key::{SelEvent, SelKey};
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -22,6 +24,7 @@ pub struct Selector {
     registry: Registry,
     backend: Box<dyn Backend + Send>,
     report_interrupts: bool,
+    accepts_modes: bool,
 }
 
 impl Selector {
@@ -40,6 +43,7 @@ impl Selector {
             registry: Registry::default(),
             backend,
             report_interrupts: flags & SEL_FLAG_EINTR != 0,
+            accepts_modes: flags & SEL_FLAG_MODES != 0,
         })
     }
 
@@ -63,10 +67,11 @@ impl Selector {
         self.registry.heap_bytes() + self.backend.heap_bytes()
     }
 
-    /// Validates an interest set for this kind: `EINVAL` for bad bits, `EOPNOTSUPP` for a mode
-    /// the kind lacks.
+    /// Validates an interest set for this selector: `EINVAL` for bad bits (mode bits included,
+    /// unless it was made with `SEL_FLAG_MODES`), `EOPNOTSUPP` for a mode the kind lacks.
     fn check_interest(&self, events: u32) -> Result<()> {
-        if !valid_interest(events) {
+        let modes_refused = !self.accepts_modes && events & ALL_MODES != 0;
+        if !valid_interest(events) || modes_refused {
             return Err(Errno(libc::EINVAL));
         }
         if !self.kind().supports(events) {
@@ -155,6 +160,7 @@ impl Selector {
             registry,
             backend,
             report_interrupts: self.report_interrupts,
+            accepts_modes: self.accepts_modes,
         };
         Ok((forked, dropped))
     }
@@ -289,7 +295,7 @@ mod tests {
         let waker = backend::waker::Waker::new().unwrap();
         let fd = waker.watched_fd();
         assert!(matches!(
-            Selector::new(None, 2, fd),
+            Selector::new(None, 4, fd),
             Err(Errno(libc::EINVAL))
         ));
         assert!(matches!(

@@ -4,10 +4,19 @@
 
 mod support;
 
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 /// Generous enough for valgrind on a loaded 2-core machine; a hang still fails.
 const CASE_LIMIT: Duration = Duration::from_secs(300);
+
+/// Cases that change what every process of this user sees (epoll's `max_user_watches`, lowered
+/// for a moment): they run while no other case does, since cargo runs the tests of this binary
+/// in parallel threads.
+const ALONE: &[&str] = &["enospc_at_register_on_epoll"];
+
+/// Held for reading by every case, for writing by the cases of [`ALONE`].
+static CASES_RUNNING: RwLock<()> = RwLock::new(());
 
 /// Links `name` and runs each of its cases; panics listing every failed case.
 fn run_program(name: &str) {
@@ -26,6 +35,14 @@ fn run_program(name: &str) {
     for case in &cases {
         let mut command = support::command(&program);
         command.arg(case);
+        let alone = ALONE.contains(&case.as_str());
+        let _shared =
+            (!alone).then(|| CASES_RUNNING.read().unwrap_or_else(PoisonError::into_inner));
+        let _exclusive = alone.then(|| {
+            CASES_RUNNING
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+        });
         match support::run_with_limit(command, CASE_LIMIT) {
             None => failures.push(format!("{case}: killed after {CASE_LIMIT:?}")),
             Some(output) if !output.status.success() => failures.push(format!(
@@ -69,5 +86,5 @@ macro_rules! c_programs {
 
 c_programs!(
     api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
-    threads, timeouts, wakeup,
+    threads, timeouts, wakeup, faults, fuzz_found,
 );

@@ -1,0 +1,155 @@
+"""Test command of the Python binding: CPython's selectors tests on stdlib and ours, then ours.
+
+Usage: python3 bindings/python/run_tests.py
+
+Runs, each in a child process (a crash in the library cannot hide the summary):
+  1. CPython's Lib/test/test_selectors.py against the standard ``selectors``;
+  2. the same file against ``libselectors``;
+  3. this binding's own tests (tests/test_*.py).
+Prints both CPython-suite summaries side by side and ends with one line,
+``N passed, N failed, N skipped``.  A CPython test counts as failed when it
+fails for ours but not for the standard module, or is skipped for ours but
+not for the standard module; it counts as skipped when both skip it or both
+fail it.  Exit status 1 if anything failed.
+
+The library is LIBSELECTORS_PATH if set, else the release build
+($CARGO_TARGET_DIR, default <repo>/target, then release/libselectors.so) when
+it exists, else whatever the package finds on its own.  If the package cannot
+load any, that one import error is the whole report.
+"""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.join(HERE, "tests")
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+CHILD_TIMEOUT = 900  # seconds; the whole CPython suite takes well under a minute
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+def child_environment():
+    """The environment for the children: the package importable, the library chosen."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
+    target_dir = os.path.join(REPO, env.get("CARGO_TARGET_DIR") or "target")
+    release_build = os.path.join(target_dir, "release", "libselectors.so")
+    if not env.get("LIBSELECTORS_PATH") and os.path.exists(release_build):
+        env["LIBSELECTORS_PATH"] = release_build
+    return env
+
+
+def import_error(env):
+    """The error text if ``import libselectors`` fails in a child with ``env``, else None."""
+    proc = subprocess.run([sys.executable, "-c", "import libselectors"], env=env,
+                          capture_output=True, text=True)
+    return proc.stderr if proc.returncode else None
+
+
+def run_child(title, args, env):
+    """Run one recorded suite; return its outcomes, or None if it ended without writing them."""
+    print(f"=== {title}", flush=True)
+    with tempfile.NamedTemporaryFile(suffix=".json") as outcomes_file:
+        try:
+            proc = subprocess.run([sys.executable, *args, outcomes_file.name], env=env,
+                                  cwd=TESTS, timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            print(f"!!! {title}: timed out after {CHILD_TIMEOUT} s", flush=True)
+            return None
+        try:
+            with open(outcomes_file.name) as f:
+                return json.load(f)
+        except ValueError:
+            print(f"!!! {title}: ended with status {proc.returncode} and no outcomes", flush=True)
+            return None
+
+
+def judge_cpython_suite(reference, ours):
+    """Judge each CPython test by ours against the reference; return ({id: verdict}, notes)."""
+    verdicts, notes = {}, []
+    for test_id in sorted(set(reference) | set(ours)):
+        theirs, mine = reference.get(test_id), ours.get(test_id, FAILED)
+        if mine == PASSED:
+            verdicts[test_id] = PASSED
+        elif theirs == FAILED:
+            verdicts[test_id] = SKIPPED
+            notes.append(f"{mine} for both (not judged): {test_id}")
+        elif mine == SKIPPED and theirs == SKIPPED:
+            verdicts[test_id] = SKIPPED
+        else:
+            verdicts[test_id] = FAILED
+            notes.append(f"{mine} for libselectors but {theirs or 'absent'} for stdlib: {test_id}")
+    return verdicts, notes
+
+
+def per_class_counts(outcomes):
+    """{TestCase class name: Counter of outcomes}."""
+    counts = collections.defaultdict(collections.Counter)
+    for test_id, outcome in outcomes.items():
+        counts[test_id.split(".")[-2]][outcome] += 1
+    return counts
+
+
+def print_side_by_side(reference, ours):
+    """Print passed/failed/skipped per TestCase class for the stdlib and for libselectors."""
+    ref_counts, our_counts = per_class_counts(reference), per_class_counts(ours)
+    print(f"{'CPython Lib/test/test_selectors.py':36} {'stdlib selectors':>18}   "
+          f"{'libselectors':>18}")
+    print(f"{'':36} {'pass fail skip':>18}   {'pass fail skip':>18}")
+    total_ref, total_ours = collections.Counter(), collections.Counter()
+    for name in sorted(set(ref_counts) | set(our_counts)):
+        total_ref.update(ref_counts[name])
+        total_ours.update(our_counts[name])
+        print(f"{name:36} {format_counts(ref_counts[name]):>18}   "
+              f"{format_counts(our_counts[name]):>18}")
+    print(f"{'total':36} {format_counts(total_ref):>18}   {format_counts(total_ours):>18}")
+
+
+def format_counts(counter):
+    """'  pass fail skip' columns of a Counter."""
+    return f"{counter[PASSED]:4} {counter[FAILED]:4} {counter[SKIPPED]:4}"
+
+
+def main():
+    """Run the three suites, print the summaries, return the exit status."""
+    env = child_environment()
+    library = env.get("LIBSELECTORS_PATH") or "(whatever the package finds)"
+    print(f"library under test: {library}", flush=True)
+    error = import_error(env)
+    if error:
+        print(error + "build the library first: cargo build --release")
+        print("0 passed, 1 failed, 0 skipped")
+        return 1
+    reference = run_child("CPython's test_selectors against the standard selectors",
+                          ["cpython_suite.py", "selectors"], env)
+    ours = run_child("CPython's test_selectors against libselectors",
+                     ["cpython_suite.py", "libselectors"], env)
+    own = run_child("libselectors' own tests", ["own_suite.py"], env)
+
+    print()
+    print_side_by_side(reference or {}, ours or {})
+    verdicts, notes = judge_cpython_suite(reference or {}, ours or {})
+    for note in notes:
+        print("  " + note)
+    totals = collections.Counter(verdicts.values())
+    own_counts = collections.Counter((own or {}).values())
+    print(f"own tests: {format_counts(own_counts)} (pass fail skip)")
+    totals.update(own_counts)
+    # a suite that could not run at all (say, Python without its test package) is a failure,
+    # never a silent pass
+    for title, outcomes in (("the reference run of CPython's suite", reference),
+                            ("libselectors' own tests", own)):
+        if not outcomes:
+            print(f"!!! {title} produced no outcomes")
+            totals[FAILED] += 1
+    print(f"{totals[PASSED]} passed, {totals[FAILED]} failed, {totals[SKIPPED]} skipped")
+    return 1 if totals[FAILED] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
