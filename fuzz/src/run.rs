@@ -449,11 +449,13 @@ fn null_call(call: NullCall) {
     }
 }
 
-/// `sel_new(kind, flags)`: unknown kinds and flag bits are EINVAL, the kinds Linux lacks
-/// ENOSYS; a made selector reports its kind and fileno and is closed again.
+/// `sel_new(kind, flags)`: unknown kinds and flag bits (beyond `SEL_FLAG_EINTR` and the
+/// addition `SEL_FLAG_MODES`) are EINVAL, the kinds Linux lacks ENOSYS; a made selector reports
+/// its kind and fileno and is closed again.
 fn new_selector(kind: i32, flags: u32) {
     let handle = sel_new(kind, flags);
-    let expected_errno = if !(0..=5).contains(&kind) || flags & !selectors::SEL_FLAG_EINTR != 0 {
+    let known_flags = selectors::SEL_FLAG_EINTR | selectors::SEL_FLAG_MODES;
+    let expected_errno = if !(0..=5).contains(&kind) || flags & !known_flags != 0 {
         Some(libc::EINVAL)
     } else if kind >= selectors::SEL_KIND_KQUEUE {
         Some(libc::ENOSYS)

@@ -148,10 +148,16 @@ fn poll_number(fd: RawFd, interest: u32) -> libc::c_short {
     if interest & WRITE != 0 {
         entry.events |= libc::POLLOUT;
     }
-    // SAFETY: one live pollfd.
-    let rc = unsafe { libc::poll(&mut entry, 1, 0) };
-    assert!(rc >= 0, "poll: {}", std::io::Error::last_os_error());
-    entry.revents
+    loop {
+        // SAFETY: one live pollfd.
+        let rc = unsafe { libc::poll(&mut entry, 1, 0) };
+        if rc >= 0 {
+            return entry.revents;
+        }
+        // libFuzzer's -timeout watchdog is a SIGALRM timer: an interrupted poll is asked again.
+        let error = std::io::Error::last_os_error();
+        assert_eq!(error.raw_os_error(), Some(libc::EINTR), "poll: {error}");
+    }
 }
 
 /// What the number `fd` is ready for among `interest`, by `poll(2)`, mapped as CPython maps it
