@@ -13,8 +13,6 @@ use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
 
-#[cfg(any(target_os = "illumos", target_os = "solaris"))]
-mod devpoll;
 #[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
 mod devpoll_changes;
 #[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
@@ -34,15 +32,6 @@ mod epoll;
 ))]
 mod fair_merge;
 mod fd;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod kqueue;
 #[cfg(any(
     test,
     target_os = "macos",
@@ -125,17 +114,6 @@ pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
         Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
         #[cfg(any(target_os = "linux", target_os = "android"))]
         Kind::Epoll => Ok(Box::new(epoll::EpollBackend::new(waker_fd)?)),
-        #[cfg(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        ))]
-        Kind::Kqueue => Ok(Box::new(kqueue::KqueueBackend::new(waker_fd)?)),
-        #[cfg(any(target_os = "illumos", target_os = "solaris"))]
-        Kind::Devpoll => Ok(Box::new(devpoll::DevpollBackend::new(waker_fd)?)),
         _ => Err(Errno(libc::ENOSYS)),
     }
 }
