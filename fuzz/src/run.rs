@@ -8,6 +8,7 @@ use std::os::fd::RawFd;
 use std::ptr;
 
 use selectors::ffi::*;
+use selectors::shared::SharedSelector;
 use selectors::{SelEvent, SelKey};
 
 use crate::model::{Expected, Key, Kind, Model, Outcome};
@@ -127,6 +128,37 @@ fn check_key_call(
     }
 }
 
+/// The C signature `sel_register` and `sel_modify` share.
+type KeyChange =
+    unsafe extern "C" fn(*mut SharedSelector, RawFd, u32, *mut c_void, *mut SelKey) -> i32;
+
+/// One `sel_register` or `sel_modify` (`call`) on every selector, checked against the same
+/// change on its model (`model_call`).
+fn change_key<'a>(
+    name: &str,
+    pairs: impl Iterator<Item = (&'a *mut c_void, &'a mut Model)>,
+    world: &World,
+    (fd, events, data, key_out): (RawFd, u32, usize, KeyOut),
+    call: KeyChange,
+    model_call: fn(&mut Model, &World, RawFd, u32, usize) -> Outcome<Key>,
+) {
+    for (handle, model) in pairs {
+        let mut slot = KeySlot::new(key_out);
+        // SAFETY: a live selector; the slot has room for a key.
+        let rc = unsafe {
+            call(
+                (*handle).cast(),
+                fd,
+                events,
+                data_pointer(data),
+                slot.pointer(),
+            )
+        };
+        let expected = model_call(model, world, fd, events, data);
+        check_key_call(name, model.kind, fd, rc, &mut slot, expected);
+    }
+}
+
 fn apply(selectors: &mut Selectors, world: &mut World, op: Op, step: usize) {
     let handles = selectors.handles.clone();
     let pairs = handles.iter().zip(selectors.models.iter_mut());
@@ -138,22 +170,15 @@ fn apply(selectors: &mut Selectors, world: &mut World, op: Op, step: usize) {
             data,
             key_out,
         } => {
-            let (fd, data) = (resolve(world, fd), data_value(data));
-            for (handle, model) in pairs {
-                let mut slot = KeySlot::new(key_out);
-                // SAFETY: a live selector; the slot has room for a key.
-                let rc = unsafe {
-                    sel_register(
-                        (*handle).cast(),
-                        fd,
-                        events.bits(),
-                        data_pointer(data),
-                        slot.pointer(),
-                    )
-                };
-                let expected = model.register(world, fd, events.bits(), data);
-                check_key_call("register", model.kind, fd, rc, &mut slot, expected);
-            }
+            let args = (resolve(world, fd), events.bits(), data_value(data), key_out);
+            change_key(
+                "register",
+                pairs,
+                world,
+                args,
+                sel_register,
+                Model::register,
+            );
         }
         Op::Modify {
             fd,
@@ -161,28 +186,14 @@ fn apply(selectors: &mut Selectors, world: &mut World, op: Op, step: usize) {
             data,
             key_out,
         } => {
-            let (fd, data) = (resolve(world, fd), data_value(data));
-            for (handle, model) in pairs {
-                let mut slot = KeySlot::new(key_out);
-                // SAFETY: as above.
-                let rc = unsafe {
-                    sel_modify(
-                        (*handle).cast(),
-                        fd,
-                        events.bits(),
-                        data_pointer(data),
-                        slot.pointer(),
-                    )
-                };
-                let expected = model.modify(world, fd, events.bits(), data);
-                check_key_call("modify", model.kind, fd, rc, &mut slot, expected);
-            }
+            let args = (resolve(world, fd), events.bits(), data_value(data), key_out);
+            change_key("modify", pairs, world, args, sel_modify, Model::modify);
         }
         Op::Unregister { fd, key_out } => {
             let fd = resolve(world, fd);
             for (handle, model) in pairs {
                 let mut slot = KeySlot::new(key_out);
-                // SAFETY: as above.
+                // SAFETY: a live selector; the slot has room for a key.
                 let rc = unsafe { sel_unregister((*handle).cast(), fd, slot.pointer()) };
                 let expected = model.unregister(world, fd);
                 check_key_call("unregister", model.kind, fd, rc, &mut slot, expected);

@@ -53,11 +53,7 @@ impl EchoServer {
         output
             .read_line(&mut banner)
             .expect("the server prints its banner");
-        let port = banner
-            .strip_prefix("Echo server running on localhost:")
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
+        let port = support::port_from_banner(&banner);
         EchoServer {
             child,
             output,

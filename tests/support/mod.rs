@@ -97,6 +97,15 @@ pub fn command(program: &Path) -> Command {
     command
 }
 
+/// The port in the echo server's first line, `Echo server running on localhost:PORT (Kind)`.
+pub fn port_from_banner(banner: &str) -> u16 {
+    banner
+        .strip_prefix("Echo server running on localhost:")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
+}
+
 /// Runs `command` to completion, killing it after `limit`; `None` if it had to be killed.
 pub fn run_with_limit(mut command: Command, limit: Duration) -> Option<Output> {
     let mut child = command
