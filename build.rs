@@ -24,16 +24,34 @@ fn main() {
         println!("cargo:rerun-if-changed={watched}");
     }
     println!("cargo:rerun-if-env-changed=SELECTORS_BLESS_HEADER");
+    declare_interface_cfgs();
     link_shared_library(&out);
 
     let include = out.join("include");
     generate_header(&root, &include);
 
+    // A cross build (`ci/cross-check`, the type check of other platforms) has no C compiler for
+    // its target and nothing to run the programs on, and the C tests use Linux's interfaces
+    // (seccomp, eventfd, epoll): elsewhere the build makes the library and the header alone.
+    let native = env::var("TARGET") == env::var("HOST");
+    if native && env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let manifest = compile_c_programs(&root, &include, &out);
+        fs::write(out.join("c_programs.txt"), manifest).expect("OUT_DIR is writable");
+        let compiler = cc::Build::new().get_compiler();
+        let cxx = cc::Build::new().cpp(true).get_compiler();
+        println!("cargo:rustc-env=SELECTORS_CC={}", compiler.path().display());
+        println!("cargo:rustc-env=SELECTORS_CXX={}", cxx.path().display());
+    }
+}
+
+/// Compiles every C test and example; returns the manifest: one line per program, its name,
+/// its language and its objects.
+fn compile_c_programs(root: &Path, include: &Path, out: &Path) -> String {
     let support_dir = root.join("c_tests/support");
     let support = compile(
         &c_sources(&support_dir),
-        &[&include, &support_dir],
-        &out,
+        &[include, &support_dir],
+        out,
         "support",
         false,
     );
@@ -42,8 +60,8 @@ fn main() {
         let name = stem(&test);
         let mut objects = compile(
             std::slice::from_ref(&test),
-            &[&include, &support_dir],
-            &out,
+            &[include, &support_dir],
+            out,
             &name,
             false,
         );
@@ -51,21 +69,42 @@ fn main() {
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
         if name == CXX_TEST {
             let name = format!("{name}_cxx");
-            let mut objects = compile(&[test], &[&include, &support_dir], &out, &name, true);
+            let mut objects = compile(&[test], &[include, &support_dir], out, &name, true);
             objects.extend_from_slice(&support);
             writeln!(manifest, "{name}\tc++\t{}", join(&objects)).unwrap();
         }
     }
     for example in c_sources(&root.join("examples")) {
         let name = stem(&example);
-        let objects = compile(&[example], &[&include], &out, &name, false);
+        let objects = compile(&[example], &[include], out, &name, false);
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
     }
-    fs::write(out.join("c_programs.txt"), manifest).expect("OUT_DIR is writable");
-    let compiler = cc::Build::new().get_compiler();
-    let cxx = cc::Build::new().cpp(true).get_compiler();
-    println!("cargo:rustc-env=SELECTORS_CC={}", compiler.path().display());
-    println!("cargo:rustc-env=SELECTORS_CXX={}", cxx.path().display());
+    manifest
+}
+
+/// Names the target's scalable kernel interface as a cfg, `kqueue` (macOS and the BSDs) or
+/// `devpoll` (illumos and Solaris), so the code says which interface it needs instead of
+/// repeating lists of systems.
+fn declare_interface_cfgs() {
+    println!("cargo:rustc-check-cfg=cfg(kqueue, devpoll)");
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let kqueue_systems = [
+        "macos",
+        "ios",
+        "tvos",
+        "watchos",
+        "visionos",
+        "freebsd",
+        "netbsd",
+        "openbsd",
+        "dragonfly",
+    ];
+    if kqueue_systems.contains(&os.as_str()) {
+        println!("cargo:rustc-cfg=kqueue");
+    }
+    if ["illumos", "solaris"].contains(&os.as_str()) {
+        println!("cargo:rustc-cfg=devpoll");
+    }
 }
 
 // ---- Shared library: soname (packaging, issue 7) ------------------------------------------

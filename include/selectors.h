@@ -39,7 +39,7 @@
 /**
  * Mode bit (an addition to Python's API, for selectors made with `SEL_FLAG_MODES`): report the
  * registration once, then disarm it until `sel_modify` re-arms it (epoll's EPOLLONESHOT,
- * kqueue's EV_DISPATCH; emulated by select and poll). Combine with READ and/or WRITE.
+ * kqueue's EV_DISPATCH; emulated by select, poll and /dev/poll). Combine with READ and/or WRITE.
  */
 #define SEL_EVENT_ONESHOT 256
 

@@ -80,16 +80,9 @@ impl Kind {
     pub fn platform_default() -> Kind {
         if cfg!(any(target_os = "linux", target_os = "android")) {
             Kind::Epoll
-        } else if cfg!(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )) {
+        } else if cfg!(kqueue) {
             Kind::Kqueue
-        } else if cfg!(any(target_os = "illumos", target_os = "solaris")) {
+        } else if cfg!(devpoll) {
             Kind::Devpoll
         } else {
             Kind::Poll

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use super::fd::{check, owned};
-use super::{push, ready_entry, waker, Backend, Relocation, Waited};
+use super::{kernel_capacity, push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
 use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT};
@@ -148,10 +148,6 @@ impl Backend for EpollBackend {
         Some(self.epoll.as_raw_fd())
     }
 
-    fn admit(&self, _fd: RawFd) -> Result<()> {
-        Ok(())
-    }
-
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         let generation = self.next_generation();
         let bits = interest(events);
@@ -189,16 +185,8 @@ impl Backend for EpollBackend {
         wait: Option<Duration>,
         out: &mut [MaybeUninit<SelEvent>],
     ) -> Result<Waited> {
-        // Room for one more event than the caller's buffer only when that buffer holds every
-        // registration: the extra one is the wakeup fd's. A smaller buffer gets exactly its size,
-        // because an event taken from the kernel and dropped for lack of room is requeued behind
-        // the others (level-triggered rotation) and would starve. Grows once, then never
-        // allocates.
-        let capacity = if out.len() == registry.len() {
-            out.len() + 1
-        } else {
-            out.len()
-        };
+        // One report per fd; grows once, then never allocates.
+        let capacity = kernel_capacity(out.len(), registry.len(), 1);
         if self.kernel_events.len() < capacity {
             self.kernel_events
                 .resize(capacity, libc::epoll_event { events: 0, u64: 0 });

@@ -31,3 +31,11 @@ pub fn check(rc: libc::c_int) -> Result<()> {
         Ok(())
     }
 }
+
+/// Marks `fd` close-on-exec, where the call that made it has no flag for that (`kqueue` outside
+/// NetBSD, `pipe` on Apple systems, which lack `pipe2`).
+#[cfg(any(target_vendor = "apple", all(kqueue, not(target_os = "netbsd"))))]
+pub fn set_close_on_exec(fd: RawFd) -> Result<()> {
+    // SAFETY: F_SETFD takes an integer; FD_CLOEXEC is the only descriptor flag.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })
+}

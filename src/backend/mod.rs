@@ -13,34 +13,20 @@ use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
 
-#[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
+#[cfg(devpoll)]
+mod devpoll;
+#[cfg(any(test, devpoll))]
 mod devpoll_changes;
-#[cfg(any(test, target_os = "illumos", target_os = "solaris"))]
+#[cfg(any(test, devpoll))]
 mod devpoll_sys;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
-#[cfg(any(
-    test,
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-))]
+#[cfg(any(test, kqueue, devpoll))]
 mod fair_merge;
 mod fd;
-#[cfg(any(
-    test,
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+#[cfg(kqueue)]
+mod kqueue;
+#[cfg(any(test, kqueue))]
 mod kqueue_changes;
 mod poll;
 mod select;
@@ -78,8 +64,11 @@ pub trait Backend: Send {
     fn fileno(&self) -> Option<RawFd>;
 
     /// Checks an fd about to be registered beyond what the kernel call itself checks (select:
-    /// `FD_SETSIZE` and open; poll: open).
-    fn admit(&self, fd: RawFd) -> Result<()>;
+    /// `FD_SETSIZE` and open; poll and /dev/poll, which accept a closed fd: open). epoll and
+    /// kqueue refuse a closed fd themselves (`EBADF`), so by default nothing is checked.
+    fn admit(&self, _fd: RawFd) -> Result<()> {
+        Ok(())
+    }
 
     /// Starts watching `fd` (registered nowhere yet) for `events`; returns the token the core
     /// stores with the key.
@@ -114,6 +103,10 @@ pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
         Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
         #[cfg(any(target_os = "linux", target_os = "android"))]
         Kind::Epoll => Ok(Box::new(epoll::EpollBackend::new(waker_fd)?)),
+        #[cfg(kqueue)]
+        Kind::Kqueue => Ok(Box::new(kqueue::KqueueBackend::new(waker_fd)?)),
+        #[cfg(devpoll)]
+        Kind::Devpoll => Ok(Box::new(devpoll::DevpollBackend::new(waker_fd)?)),
         _ => Err(Errno(libc::ENOSYS)),
     }
 }
@@ -132,6 +125,24 @@ pub fn open_default(waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
     Err(last)
 }
 
+/// How many kernel reports one wait takes, for a caller's buffer of `room` entries (never more
+/// than the registrations) over `registered` registrations that each report up to
+/// `reports_per_fd` times (kqueue's two filters), plus one for the wakeup fd.
+///
+/// Every report at once when the buffer holds every registration: the reports of an fd become
+/// one entry, so all of them fit. A smaller buffer takes exactly its size, because a report
+/// taken from the kernel and dropped for lack of room would be requeued behind the others
+/// (level-triggered, and it would starve) or lost for good (edge-triggered, oneshot); the
+/// kernel's own requeueing then gives every ready fd its turn.
+#[cfg(any(test, target_os = "linux", target_os = "android", kqueue))]
+fn kernel_capacity(room: usize, registered: usize, reports_per_fd: usize) -> usize {
+    if room == registered {
+        reports_per_fd * registered + 1
+    } else {
+        room
+    }
+}
+
 /// Writes `event` into the next free entry of `out` (the caller checked there is one).
 fn push(out: &mut [MaybeUninit<SelEvent>], written: &mut usize, event: SelEvent) {
     out[*written].write(event);
@@ -143,4 +154,23 @@ fn push(out: &mut [MaybeUninit<SelEvent>], written: &mut usize, event: SelEvent)
 fn ready_entry(key: crate::key::SelKey, ready: u32) -> Option<SelEvent> {
     let mask = ready & key.events;
     (mask != 0).then_some(SelEvent { key, mask })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernel_capacity;
+
+    #[test]
+    fn a_buffer_for_every_registration_takes_every_report() {
+        assert_eq!(kernel_capacity(0, 0, 1), 1);
+        assert_eq!(kernel_capacity(5, 5, 1), 6);
+        assert_eq!(kernel_capacity(5, 5, 2), 11);
+    }
+
+    #[test]
+    fn a_smaller_buffer_takes_only_what_it_can_report() {
+        assert_eq!(kernel_capacity(3, 5, 1), 3);
+        assert_eq!(kernel_capacity(3, 5, 2), 3);
+        assert_eq!(kernel_capacity(1, 20_000, 2), 1);
+    }
 }

@@ -32,14 +32,8 @@ impl Waker {
     /// Opens the channel.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     pub fn new() -> Result<Waker> {
-        let mut ends = [-1; 2];
-        // SAFETY: `ends` has room for the two fds pipe2 writes.
-        let rc = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
-        super::fd::check(rc)?;
-        Ok(Waker {
-            watched: owned(ends[0])?,
-            signalled: owned(ends[1])?,
-        })
+        let (watched, signalled) = pipe()?;
+        Ok(Waker { watched, signalled })
     }
 
     /// The fd a backend watches for readability.
@@ -80,6 +74,38 @@ impl Waker {
         thread_errno::set(saved);
         result
     }
+}
+
+/// A non-blocking, close-on-exec pipe (read end, write end), made so atomically by `pipe2`.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut ends = [-1; 2];
+    // SAFETY: `ends` has room for the two fds pipe2 writes.
+    let rc = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    super::fd::check(rc)?;
+    Ok((owned(ends[0])?, owned(ends[1])?))
+}
+
+/// A non-blocking, close-on-exec pipe (read end, write end). Apple systems have no `pipe2`, so
+/// the flags are set right after `pipe`; the window left is an `exec` by another thread between
+/// the calls.
+#[cfg(target_vendor = "apple")]
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    use super::fd::{check, set_close_on_exec};
+    let mut ends = [-1; 2];
+    // SAFETY: `ends` has room for the two fds pipe writes.
+    check(unsafe { libc::pipe(ends.as_mut_ptr()) })?;
+    let ends = (owned(ends[0])?, owned(ends[1])?);
+    for end in [&ends.0, &ends.1] {
+        let fd = end.as_raw_fd();
+        set_close_on_exec(fd)?;
+        // SAFETY: F_GETFL and F_SETFL on an fd this function owns take integers.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        check(flags)?;
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    }
+    Ok(ends)
 }
 
 /// Empties the channel whose watched end is `fd`, so the next wait blocks again.

@@ -1,0 +1,375 @@
+//! `kqueue(2)`: the readiness interface of macOS and the BSDs, and DEFAULT there.
+//!
+//! READ and WRITE are two filters of one fd (`EVFILT_READ`, `EVFILT_WRITE`). Register, modify
+//! and unregister each apply their change list ([`Changes`]) with ONE `kevent()` call using
+//! `EV_RECEIPT`, so the kernel answers every change, in list order, with its own errno; a
+//! register that fails halfway deletes the filter it did add, so it leaves nothing behind.
+//!
+//! Modes map to filter flags: `SEL_EVENT_EDGE` is `EV_CLEAR`, `SEL_EVENT_ONESHOT` is
+//! `EV_DISPATCH` (the kernel disables a filter once it is reported; `sel_modify` deletes and
+//! re-adds it). A oneshot registration ready in both directions reports both in one entry;
+//! ready in one, the other filter is disabled after the report, so the registration is reported
+//! once, as on epoll.
+//!
+//! Each filter carries its registration's generation in `udata` (a number, never an address),
+//! and a report whose generation is not the fd's current one is dropped, as on epoll. kqueue
+//! watches fd numbers and `close` removes their filters, so such reports are rare; the tag
+//! costs nothing and keeps the backends alike. The caller's `data` never enters the kernel.
+//!
+//! A wait asks the kernel for every ready filter, two per registration plus the wakeup fd's
+//! (CPython gh-110038), when the caller's buffer holds every registration, and for exactly the
+//! buffer's size otherwise (see `kernel_capacity`: a report taken and dropped would be lost for
+//! good with `EV_CLEAR` or `EV_DISPATCH`). [`report_fairly`] merges the two filters of an fd
+//! into one entry.
+//!
+//! The wakeup channel is the pipe of [`waker`], watched by an `EVFILT_READ` filter.
+//! `EVFILT_USER` would save the pipe's two fds, but OpenBSD lacks it, and the core makes the
+//! waker before, and apart from, the backend: one mechanism for every platform.
+//!
+//! A kqueue is not inherited by a child of `fork` on these systems: a child uses the selector
+//! after `sel_after_fork`, which builds a new kqueue.
+
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::time::Duration;
+
+use super::fair_merge::{report_fairly, FairStart, Report};
+use super::fd::{check, owned};
+use super::kqueue_changes::{Action, Change, Changes, Filter, MAX_CHANGES};
+use super::{kernel_capacity, waker, Backend, Relocation, Waited};
+use crate::errno::Result;
+use crate::events::{SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ};
+use crate::key::SelEvent;
+use crate::kind::Kind;
+use crate::registry::Registry;
+
+/// The `udata` of the wakeup fd's filter. Generations wrap before reaching it.
+const WAKER_TAG: u32 = u32::MAX;
+
+/// A kqueue and the buffer its waits fill.
+pub struct KqueueBackend {
+    kqueue: OwnedFd,
+    waker_fd: RawFd,
+    kernel_events: KernelEvents,
+    next_generation: u32,
+    fair_start: FairStart,
+}
+
+/// The buffer kernel waits fill.
+struct KernelEvents(Vec<libc::kevent>);
+
+// SAFETY: the only pointer in a `kevent` is `udata`, which holds a generation number, never an
+// address; moving the buffer to another thread moves numbers.
+unsafe impl Send for KernelEvents {}
+
+/// `kevent()`'s `nchanges` and `nevents`: a `c_int` on most systems.
+#[cfg(not(target_os = "netbsd"))]
+fn count(len: usize) -> libc::c_int {
+    libc::c_int::try_from(len).unwrap_or(libc::c_int::MAX)
+}
+
+/// `kevent()`'s `nchanges` and `nevents`: a `size_t` on NetBSD.
+#[cfg(target_os = "netbsd")]
+fn count(len: usize) -> libc::size_t {
+    len
+}
+
+/// A `kevent` with every field zero, to be filled in or overwritten by the kernel.
+fn blank() -> libc::kevent {
+    // SAFETY: `kevent` is integers and a pointer used as an integer; all-zero is a valid value.
+    // Zeroing also covers the fields some systems add (FreeBSD's `ext`).
+    unsafe { std::mem::zeroed() }
+}
+
+/// The change entry that applies `change` to `fd` for a registration of `events` (whose mode
+/// bits pick the flags of an add), tagged with `tag`. The field types differ between systems
+/// (`filter` is `u32` on NetBSD, `i16` elsewhere; `flags` `u32` or `u16`), so the values come
+/// straight from the libc constants and are never named by type here.
+fn change_entry(fd: RawFd, change: Change, events: u32, tag: u32) -> libc::kevent {
+    let mut entry = blank();
+    entry.ident = fd as libc::uintptr_t;
+    entry.filter = match change.filter {
+        Filter::Read => libc::EVFILT_READ,
+        Filter::Write => libc::EVFILT_WRITE,
+    };
+    entry.flags = libc::EV_RECEIPT
+        | match change.action {
+            Action::Add => {
+                let mut flags = libc::EV_ADD;
+                if events & SEL_EVENT_EDGE != 0 {
+                    flags |= libc::EV_CLEAR;
+                }
+                if events & SEL_EVENT_ONESHOT != 0 {
+                    flags |= libc::EV_DISPATCH;
+                }
+                flags
+            }
+            Action::Delete => libc::EV_DELETE,
+            Action::Disable => libc::EV_DISABLE,
+        };
+    entry.udata = tag as usize as *mut libc::c_void;
+    entry
+}
+
+/// The library's filter a kernel entry is about, if it is one of them.
+fn filter_of(entry: &libc::kevent) -> Option<Filter> {
+    match entry.filter {
+        libc::EVFILT_READ => Some(Filter::Read),
+        libc::EVFILT_WRITE => Some(Filter::Write),
+        _ => None,
+    }
+}
+
+/// The tag a kernel entry carries in `udata`.
+fn tag_of(entry: &libc::kevent) -> Option<u32> {
+    u32::try_from(entry.udata as usize).ok()
+}
+
+/// Whether a kernel entry is the wakeup fd's.
+fn is_waker(entry: &libc::kevent, waker_fd: RawFd) -> bool {
+    RawFd::try_from(entry.ident) == Ok(waker_fd) && tag_of(entry) == Some(WAKER_TAG)
+}
+
+/// What a reported filter says, for merging; `None` for the wakeup fd and foreign filters.
+/// Like CPython's `KqueueSelector`, the filter alone gives the event: `EV_EOF` (end of file, a
+/// peer gone) and `EV_ERROR` arrive on the filter of the direction they concern.
+fn report_of(entry: &libc::kevent, waker_fd: RawFd) -> Option<Report> {
+    if is_waker(entry, waker_fd) {
+        return None;
+    }
+    Some(Report {
+        fd: RawFd::try_from(entry.ident).ok()?,
+        generation: Some(tag_of(entry)?),
+        events: filter_of(entry)?.events(),
+    })
+}
+
+/// The errno a receipt answers its change with: `data` when `EV_ERROR` is set (0 for done).
+fn receipt_errno(receipt: &libc::kevent) -> i32 {
+    if receipt.flags & libc::EV_ERROR != 0 {
+        i32::try_from(receipt.data).unwrap_or(libc::EIO)
+    } else {
+        0
+    }
+}
+
+/// A wait of `wait` as a timespec. It is exact to the nanosecond, as `Duration` is, so the
+/// kernel never wakes before the deadline for want of precision; a single wait is bounded by
+/// the core (under 25 days), which every `time_t` holds.
+fn timespec(wait: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: wait.as_secs() as libc::time_t,
+        tv_nsec: wait.subsec_nanos() as libc::c_long,
+    }
+}
+
+/// A close-on-exec kqueue, made so atomically by `kqueue1` (NetBSD).
+#[cfg(target_os = "netbsd")]
+fn close_on_exec_kqueue() -> Result<OwnedFd> {
+    // SAFETY: kqueue1 takes no pointers.
+    owned(unsafe { libc::kqueue1(libc::O_CLOEXEC) })
+}
+
+/// A close-on-exec kqueue, marked right after `kqueue()`: macOS and OpenBSD have no `kqueue1`,
+/// and FreeBSD's `kqueuex` (14 and later) is neither in the libc crate nor in the older ABI
+/// Rust links against, so calling it would leave the library unloadable on older releases. A
+/// kqueue is not inherited by `fork` here, which narrows the window to an `exec` without `fork`
+/// by another thread between the two calls.
+#[cfg(not(target_os = "netbsd"))]
+fn close_on_exec_kqueue() -> Result<OwnedFd> {
+    // SAFETY: kqueue takes no pointers.
+    let kqueue = owned(unsafe { libc::kqueue() })?;
+    super::fd::set_close_on_exec(kqueue.as_raw_fd())?;
+    Ok(kqueue)
+}
+
+impl KqueueBackend {
+    /// Creates a close-on-exec kqueue watching `waker_fd`.
+    pub fn new(waker_fd: RawFd) -> Result<KqueueBackend> {
+        let backend = KqueueBackend {
+            kqueue: close_on_exec_kqueue()?,
+            waker_fd,
+            kernel_events: KernelEvents(Vec::new()),
+            next_generation: 0,
+            fair_start: FairStart::default(),
+        };
+        backend.change(
+            waker_fd,
+            &Changes::register(SEL_EVENT_READ),
+            SEL_EVENT_READ,
+            WAKER_TAG,
+        )?;
+        Ok(backend)
+    }
+
+    /// A generation no live registration has (until 2^32 - 1 more changes wrap around).
+    fn next_generation(&mut self) -> u32 {
+        let generation = self.next_generation;
+        self.next_generation = (generation + 1) % WAKER_TAG;
+        generation
+    }
+
+    /// Applies `changes` to `fd` (registered for `events`) with one `kevent()` call, each entry
+    /// tagged with `tag`; returns the kernel's answer to each change by position (an errno, 0
+    /// for done), or the error of the call as a whole.
+    fn apply(
+        &self,
+        fd: RawFd,
+        changes: &Changes,
+        events: u32,
+        tag: u32,
+    ) -> Result<[i32; MAX_CHANGES]> {
+        let changes = changes.as_slice();
+        let mut list = [blank(); MAX_CHANGES];
+        for (entry, &change) in list.iter_mut().zip(changes) {
+            *entry = change_entry(fd, change, events, tag);
+        }
+        let mut receipts = [blank(); MAX_CHANGES];
+        // EV_RECEIPT answers every change in the event list, so the call returns at once; the
+        // zero timeout makes sure it never waits for readiness instead.
+        let no_wait = timespec(Duration::ZERO);
+        // SAFETY: both arrays hold MAX_CHANGES entries, and the kernel reads and writes at most
+        // `changes.len()` of them; `no_wait` is live.
+        let rc = unsafe {
+            libc::kevent(
+                self.kqueue.as_raw_fd(),
+                list.as_ptr(),
+                count(changes.len()),
+                receipts.as_mut_ptr(),
+                count(changes.len()),
+                &no_wait,
+            )
+        };
+        check(rc.min(0))?;
+        // A change the kernel left unanswered has an unknown outcome.
+        let mut answers = [libc::EIO; MAX_CHANGES];
+        for (answer, receipt) in answers.iter_mut().zip(&receipts[..rc as usize]) {
+            *answer = receipt_errno(receipt);
+        }
+        Ok(answers)
+    }
+
+    /// Applies `changes` and returns the first error that matters among the kernel's answers.
+    fn change(&self, fd: RawFd, changes: &Changes, events: u32, tag: u32) -> Result<()> {
+        let answers = self.apply(fd, changes, events, tag)?;
+        changes.first_error(&answers).map_or(Ok(()), Err)
+    }
+
+    /// Disables the filters of the oneshot registrations among `reported` that did not fire:
+    /// `EV_DISPATCH` disabled those that did.
+    fn disarm_oneshots(&self, registry: &Registry, reported: &[MaybeUninit<SelEvent>]) {
+        for entry in reported {
+            // SAFETY: the caller passes the entries `report_fairly` initialised.
+            let SelEvent { key, mask } = unsafe { entry.assume_init_ref() };
+            if key.events & SEL_EVENT_ONESHOT == 0 {
+                continue;
+            }
+            let disarm = Changes::disarm(key.events, *mask);
+            if disarm.as_slice().is_empty() {
+                continue;
+            }
+            if let Some((_, generation)) = registry.get_with_token(key.fd) {
+                // ENOENT (closed since) leaves nothing to disarm; any other failure leaves the
+                // filter armed, which reports the fd again: an extra report, never a lost one.
+                let _ = self.apply(key.fd, &disarm, key.events, generation);
+            }
+        }
+    }
+}
+
+impl Backend for KqueueBackend {
+    fn kind(&self) -> Kind {
+        Kind::Kqueue
+    }
+
+    fn fileno(&self) -> Option<RawFd> {
+        Some(self.kqueue.as_raw_fd())
+    }
+
+    fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
+        let generation = self.next_generation();
+        let changes = Changes::register(events);
+        match self.apply(fd, &changes, events, generation) {
+            Ok(answers) => match changes.first_error(&answers) {
+                None => Ok(generation),
+                Some(err) => {
+                    // One filter added, the other refused: delete the one, leave nothing.
+                    let _ = self.apply(fd, &changes.undo(&answers), events, generation);
+                    Err(err)
+                }
+            },
+            Err(err) => {
+                // The call failed as a whole, so which changes took effect is unknown: delete
+                // whatever may be there (the fd is registered nowhere else in this selector).
+                let _ = self.apply(fd, &Changes::unregister(), events, generation);
+                Err(err)
+            }
+        }
+    }
+
+    fn modify(&mut self, fd: RawFd, _token: u32, events: u32) -> Result<u32> {
+        // Deleting the filters drops their pending reports; the new generation tells any report
+        // already copied out apart from the new registration's.
+        let generation = self.next_generation();
+        self.change(fd, &Changes::modify(events), events, generation)?;
+        Ok(generation)
+    }
+
+    fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation> {
+        // EBADF (the fd was closed, and close removed its filters) and ENOENT (its number now
+        // belongs to another file) leave nothing to remove.
+        let _ = self.apply(fd, &Changes::unregister(), 0, token);
+        None
+    }
+
+    fn wait(
+        &mut self,
+        registry: &Registry,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited> {
+        // Two filters per fd (gh-110038); grows with the registry, then never allocates.
+        let capacity = kernel_capacity(out.len(), registry.len(), 2);
+        if self.kernel_events.0.len() < capacity {
+            self.kernel_events.0.resize(capacity, blank());
+        }
+        let timeout = wait.map(timespec);
+        let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
+        // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
+        let rc = unsafe {
+            libc::kevent(
+                self.kqueue.as_raw_fd(),
+                ptr::null(),
+                0,
+                self.kernel_events.0.as_mut_ptr(),
+                count(capacity),
+                timeout,
+            )
+        };
+        check(rc.min(0))?;
+        let waker_fd = self.waker_fd;
+        let received = &mut self.kernel_events.0[..rc as usize];
+        let waker_fired = received.iter().any(|entry| is_waker(entry, waker_fd));
+        if waker_fired {
+            waker::drain(waker_fd);
+        }
+        let reported = report_fairly(
+            received,
+            |entry| report_of(entry, waker_fd),
+            registry,
+            out,
+            &mut self.fair_start,
+        );
+        self.disarm_oneshots(registry, &out[..reported]);
+        Ok(Waited {
+            reported,
+            kernel_woke: rc > 0,
+            waker_fired,
+        })
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.kernel_events.0.capacity() * std::mem::size_of::<libc::kevent>()
+    }
+}
