@@ -4,7 +4,8 @@
 #   make test    every test (about 20 minutes on 2 cores): `make check`, then the C tests under
 #                valgrind and the sanitizers, the install as a user would use it, the Python
 #                binding against CPython's own test suite, the benchmarks' smoke run, the soak,
-#                the differential fuzzer and Miri
+#                the differential fuzzer, Miri, and the type check of the macOS, BSD, illumos
+#                and Solaris builds (ci/cross-check)
 #   make check   the quick part: lint, then the Rust and C tests and the echo load test
 #
 # Everything else (install, packaging, the full benchmarks) lives in its own targets below.
@@ -16,7 +17,7 @@ PORT ?= 12345
 RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all demo test check test-rust test-valgrind lint library install uninstall man \
+.PHONY: all demo test check test-rust test-valgrind lint library install uninstall man cross-check \
 	package-test test-python bench-smoke bench
 
 all: library
@@ -31,7 +32,7 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check test-valgrind sanitize package-test test-python bench-smoke soak fuzz miri
+test: check test-valgrind sanitize package-test test-python bench-smoke soak fuzz miri cross-check
 
 check: lint test-rust
 
@@ -41,6 +42,11 @@ lint:
 
 test-rust:
 	$(CARGO) test
+
+# The type check and clippy for macOS, the BSDs, illumos and Solaris (kqueue, /dev/poll): each
+# target against its own libc definitions, with Debian's rustc-web (installed when missing).
+cross-check:
+	ci/cross-check
 
 # The C tests again, each case under valgrind memcheck: no error, nothing definitely lost.
 test-valgrind:
