@@ -36,10 +36,10 @@ use std::time::Duration;
 
 use super::fair_merge::{report_fairly, FairStart, Report};
 use super::fd::{check, owned};
-use super::kqueue_changes::{Action, Change, Changes, Filter, MAX_CHANGES};
+use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
 use super::{kernel_capacity, waker, Backend, Relocation, Waited};
 use crate::errno::Result;
-use crate::events::{SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ};
+use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -82,11 +82,10 @@ fn blank() -> libc::kevent {
     unsafe { std::mem::zeroed() }
 }
 
-/// The change entry that applies `change` to `fd` for a registration of `events` (whose mode
-/// bits pick the flags of an add), tagged with `tag`. The field types differ between systems
-/// (`filter` is `u32` on NetBSD, `i16` elsewhere; `flags` `u32` or `u16`), so the values come
-/// straight from the libc constants and are never named by type here.
-fn change_entry(fd: RawFd, change: Change, events: u32, tag: u32) -> libc::kevent {
+/// The change entry that applies `change` to `fd`, tagged with `tag`. The field types differ
+/// between systems (`filter` is `u32` on NetBSD, `i16` elsewhere; `flags` `u32` or `u16`), so
+/// the values come straight from the libc constants and are never named by type here.
+fn change_entry(fd: RawFd, change: Change, tag: u32) -> libc::kevent {
     let mut entry = blank();
     entry.ident = fd as libc::uintptr_t;
     entry.filter = match change.filter {
@@ -95,12 +94,12 @@ fn change_entry(fd: RawFd, change: Change, events: u32, tag: u32) -> libc::keven
     };
     entry.flags = libc::EV_RECEIPT
         | match change.action {
-            Action::Add => {
+            Action::Add(modes) => {
                 let mut flags = libc::EV_ADD;
-                if events & SEL_EVENT_EDGE != 0 {
+                if modes.clear {
                     flags |= libc::EV_CLEAR;
                 }
-                if events & SEL_EVENT_ONESHOT != 0 {
+                if modes.dispatch {
                     flags |= libc::EV_DISPATCH;
                 }
                 flags
@@ -194,12 +193,7 @@ impl KqueueBackend {
             next_generation: 0,
             fair_start: FairStart::default(),
         };
-        backend.change(
-            waker_fd,
-            &Changes::register(SEL_EVENT_READ),
-            SEL_EVENT_READ,
-            WAKER_TAG,
-        )?;
+        backend.change(waker_fd, &Changes::register(SEL_EVENT_READ), WAKER_TAG)?;
         Ok(backend)
     }
 
@@ -210,20 +204,14 @@ impl KqueueBackend {
         generation
     }
 
-    /// Applies `changes` to `fd` (registered for `events`) with one `kevent()` call, each entry
-    /// tagged with `tag`; returns the kernel's answer to each change by position (an errno, 0
-    /// for done), or the error of the call as a whole.
-    fn apply(
-        &self,
-        fd: RawFd,
-        changes: &Changes,
-        events: u32,
-        tag: u32,
-    ) -> Result<[i32; MAX_CHANGES]> {
+    /// Applies `changes` to `fd` with one `kevent()` call, each entry tagged with `tag`; returns
+    /// the kernel's answer to each change by position (an errno, 0 for done), or the error of
+    /// the call as a whole.
+    fn apply(&self, fd: RawFd, changes: &Changes, tag: u32) -> Result<[i32; MAX_CHANGES]> {
         let changes = changes.as_slice();
         let mut list = [blank(); MAX_CHANGES];
         for (entry, &change) in list.iter_mut().zip(changes) {
-            *entry = change_entry(fd, change, events, tag);
+            *entry = change_entry(fd, change, tag);
         }
         let mut receipts = [blank(); MAX_CHANGES];
         // EV_RECEIPT answers every change in the event list, so the call returns at once; the
@@ -242,17 +230,12 @@ impl KqueueBackend {
             )
         };
         check(rc.min(0))?;
-        // A change the kernel left unanswered has an unknown outcome.
-        let mut answers = [libc::EIO; MAX_CHANGES];
-        for (answer, receipt) in answers.iter_mut().zip(&receipts[..rc as usize]) {
-            *answer = receipt_errno(receipt);
-        }
-        Ok(answers)
+        Ok(answers(receipts[..rc as usize].iter().map(receipt_errno)))
     }
 
     /// Applies `changes` and returns the first error that matters among the kernel's answers.
-    fn change(&self, fd: RawFd, changes: &Changes, events: u32, tag: u32) -> Result<()> {
-        let answers = self.apply(fd, changes, events, tag)?;
+    fn change(&self, fd: RawFd, changes: &Changes, tag: u32) -> Result<()> {
+        let answers = self.apply(fd, changes, tag)?;
         changes.first_error(&answers).map_or(Ok(()), Err)
     }
 
@@ -272,7 +255,7 @@ impl KqueueBackend {
             if let Some((_, generation)) = registry.get_with_token(key.fd) {
                 // ENOENT (closed since) leaves nothing to disarm; any other failure leaves the
                 // filter armed, which reports the fd again: an extra report, never a lost one.
-                let _ = self.apply(key.fd, &disarm, key.events, generation);
+                let _ = self.apply(key.fd, &disarm, generation);
             }
         }
     }
@@ -290,19 +273,19 @@ impl Backend for KqueueBackend {
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         let generation = self.next_generation();
         let changes = Changes::register(events);
-        match self.apply(fd, &changes, events, generation) {
+        match self.apply(fd, &changes, generation) {
             Ok(answers) => match changes.first_error(&answers) {
                 None => Ok(generation),
                 Some(err) => {
                     // One filter added, the other refused: delete the one, leave nothing.
-                    let _ = self.apply(fd, &changes.undo(&answers), events, generation);
+                    let _ = self.apply(fd, &changes.undo(&answers), generation);
                     Err(err)
                 }
             },
             Err(err) => {
                 // The call failed as a whole, so which changes took effect is unknown: delete
                 // whatever may be there (the fd is registered nowhere else in this selector).
-                let _ = self.apply(fd, &Changes::unregister(), events, generation);
+                let _ = self.apply(fd, &Changes::unregister(), generation);
                 Err(err)
             }
         }
@@ -312,14 +295,14 @@ impl Backend for KqueueBackend {
         // Deleting the filters drops their pending reports; the new generation tells any report
         // already copied out apart from the new registration's.
         let generation = self.next_generation();
-        self.change(fd, &Changes::modify(events), events, generation)?;
+        self.change(fd, &Changes::modify(events), generation)?;
         Ok(generation)
     }
 
     fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation> {
         // EBADF (the fd was closed, and close removed its filters) and ENOENT (its number now
         // belongs to another file) leave nothing to remove.
-        let _ = self.apply(fd, &Changes::unregister(), 0, token);
+        let _ = self.apply(fd, &Changes::unregister(), token);
         None
     }
 

@@ -7,7 +7,7 @@
 //! type appears here, so this logic is unit-tested on Linux.
 
 use crate::errno::Errno;
-use crate::events::{SEL_EVENT_READ, SEL_EVENT_WRITE};
+use crate::events::{SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ, SEL_EVENT_WRITE};
 
 /// A kqueue filter the library uses: one per direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +34,30 @@ impl Filter {
     }
 }
 
+/// How an added filter reports: the registration's mode bits as kqueue flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Modes {
+    /// `EV_CLEAR` (`SEL_EVENT_EDGE`): report changes of readiness only.
+    pub clear: bool,
+    /// `EV_DISPATCH` (`SEL_EVENT_ONESHOT`): the kernel disables the filter once it reports it.
+    pub dispatch: bool,
+}
+
+impl Modes {
+    /// The modes of a registration for `events`.
+    fn of(events: u32) -> Modes {
+        Modes {
+            clear: events & SEL_EVENT_EDGE != 0,
+            dispatch: events & SEL_EVENT_ONESHOT != 0,
+        }
+    }
+}
+
 /// What a change does to its filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Action {
-    /// `EV_ADD`, with the registration's mode flags (`EV_CLEAR`, `EV_DISPATCH`).
-    Add,
+    /// `EV_ADD`, with the registration's modes.
+    Add(Modes),
     /// `EV_DELETE`.
     Delete,
     /// `EV_DISABLE`: keep the filter, stop reporting it (a oneshot registration, disarmed).
@@ -62,13 +81,26 @@ impl Change {
     fn succeeded(self, errno: i32) -> bool {
         matches!(
             (self.action, errno),
-            (_, 0) | (Action::Delete | Action::Disable, libc::ENOENT) | (Action::Add, libc::EPIPE)
+            (_, 0)
+                | (Action::Delete | Action::Disable, libc::ENOENT)
+                | (Action::Add(_), libc::EPIPE)
         )
     }
 }
 
 /// The most changes one list holds: a delete and an add for each of the two filters.
 pub(super) const MAX_CHANGES: usize = 4;
+
+/// The kernel's answer to each change of a list, by position: `receipts` gives the errno of
+/// each receipt the kernel wrote (0 for done), in list order. A change left without a receipt
+/// has an unknown outcome, so it is answered `EIO`: an error, and not undone.
+pub(super) fn answers(receipts: impl IntoIterator<Item = i32>) -> [i32; MAX_CHANGES] {
+    let mut answers = [libc::EIO; MAX_CHANGES];
+    for (answer, errno) in answers.iter_mut().zip(receipts) {
+        *answer = errno;
+    }
+    answers
+}
 
 /// The changes of one call, kept inline (no allocation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,12 +126,13 @@ impl Changes {
         self.len += 1;
     }
 
-    /// A new registration for `events`: add the filter of each direction asked for.
+    /// A new registration for `events`: add the filter of each direction asked for, with the
+    /// modes asked for.
     pub(super) fn register(events: u32) -> Changes {
         let mut changes = Changes::empty();
         for filter in Filter::BOTH {
             if events & filter.events() != 0 {
-                changes.push(filter, Action::Add);
+                changes.push(filter, Action::Add(Modes::of(events)));
             }
         }
         changes
@@ -118,7 +151,7 @@ impl Changes {
         for filter in Filter::BOTH {
             changes.push(filter, Action::Delete);
             if events & filter.events() != 0 {
-                changes.push(filter, Action::Add);
+                changes.push(filter, Action::Add(Modes::of(events)));
             }
         }
         changes
@@ -166,7 +199,7 @@ impl Changes {
     pub(super) fn undo(&self, answers: &[i32]) -> Changes {
         let mut undo = Changes::empty();
         for (change, &errno) in self.as_slice().iter().zip(answers) {
-            if change.action == Action::Add && change.succeeded(errno) {
+            if matches!(change.action, Action::Add(_)) && change.succeeded(errno) {
                 undo.push(change.filter, Action::Delete);
             }
         }
@@ -181,6 +214,11 @@ mod tests {
 
     const READ: Filter = Filter::Read;
     const WRITE: Filter = Filter::Write;
+    /// A level-triggered add, as a registration without mode bits makes.
+    const ADD: Action = Action::Add(Modes {
+        clear: false,
+        dispatch: false,
+    });
 
     fn list(changes: Changes) -> Vec<(Filter, Action)> {
         changes
@@ -192,17 +230,11 @@ mod tests {
 
     #[test]
     fn register_adds_one_filter_per_direction() {
-        assert_eq!(
-            list(Changes::register(SEL_EVENT_READ)),
-            [(READ, Action::Add)]
-        );
-        assert_eq!(
-            list(Changes::register(SEL_EVENT_WRITE)),
-            [(WRITE, Action::Add)]
-        );
+        assert_eq!(list(Changes::register(SEL_EVENT_READ)), [(READ, ADD)]);
+        assert_eq!(list(Changes::register(SEL_EVENT_WRITE)), [(WRITE, ADD)]);
         assert_eq!(
             list(Changes::register(ALL_EVENTS)),
-            [(READ, Action::Add), (WRITE, Action::Add)]
+            [(READ, ADD), (WRITE, ADD)]
         );
     }
 
@@ -213,19 +245,45 @@ mod tests {
             [
                 (READ, Action::Delete),
                 (WRITE, Action::Delete),
-                (WRITE, Action::Add)
+                (WRITE, ADD)
             ]
         );
         assert_eq!(
             list(Changes::modify(ALL_EVENTS)),
             [
                 (READ, Action::Delete),
-                (READ, Action::Add),
+                (READ, ADD),
                 (WRITE, Action::Delete),
-                (WRITE, Action::Add)
+                (WRITE, ADD)
             ]
         );
         assert_eq!(Changes::modify(ALL_EVENTS).as_slice().len(), MAX_CHANGES);
+    }
+
+    #[test]
+    fn every_add_carries_the_registrations_modes() {
+        let edge = Action::Add(Modes {
+            clear: true,
+            dispatch: false,
+        });
+        let oneshot_edge = Action::Add(Modes {
+            clear: true,
+            dispatch: true,
+        });
+        assert_eq!(
+            list(Changes::register(SEL_EVENT_WRITE | SEL_EVENT_EDGE)),
+            [(WRITE, edge)]
+        );
+        assert_eq!(
+            list(Changes::modify(
+                SEL_EVENT_READ | SEL_EVENT_ONESHOT | SEL_EVENT_EDGE
+            )),
+            [
+                (READ, Action::Delete),
+                (READ, oneshot_edge),
+                (WRITE, Action::Delete)
+            ]
+        );
     }
 
     #[test]
@@ -309,6 +367,16 @@ mod tests {
         );
         assert!(list(Changes::register(ALL_EVENTS).undo(&[libc::EBADF, libc::EBADF])).is_empty());
         assert!(list(Changes::unregister().undo(&[0, 0])).is_empty());
+    }
+
+    #[test]
+    fn a_change_without_a_receipt_is_an_error_left_alone() {
+        let answers = answers([0]);
+        assert_eq!(answers, [0, libc::EIO, libc::EIO, libc::EIO]);
+        let changes = Changes::register(ALL_EVENTS);
+        assert_eq!(changes.first_error(&answers), Some(Errno(libc::EIO)));
+        // The READ filter was added and is deleted; the WRITE add may or may not have been.
+        assert_eq!(list(changes.undo(&answers)), [(READ, Action::Delete)]);
     }
 
     #[test]
