@@ -343,7 +343,9 @@ pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
 /// map re-armed on it, without touching what the parent still uses (libev's `ev_loop_fork`,
 /// libevent's `event_reinit`). Call it in the child, right after `fork()`, before any other
 /// call on the selector; without it the child shares the parent's epoll set and wakeup
-/// channel, so its changes and wakeups reach the parent.
+/// channel, so its changes and wakeups reach the parent. On the other kernels the child cannot
+/// use the parent's object at all: a kqueue is not inherited by `fork()`, and a /dev/poll fd
+/// answers a child's changes and waits with `EACCES`.
 ///
 /// Returns the number of registrations that the kernel refused to re-arm (their fds were closed
 /// in the child) and that were removed from the map, normally 0; or a negative errno if the new
