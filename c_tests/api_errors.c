@@ -238,6 +238,31 @@ static void fileno_by_kind(int kind) {
     CHECK_EQ(sel_close(sel), 0);
 }
 
+/* The fds a selector opens for itself cannot be registered in it: its epoll fd is refused by the
+ * kernel (EINVAL), its wakeup fd by the library (EEXIST, it is registered already), since a second
+ * registration would take over the wakeup's kernel entry or drain it. sel_wakeup still works. */
+#define PROBED_FDS 256
+static void own_fds_refused(int kind) {
+    char open_before[PROBED_FDS];
+    sel_selector *sel;
+    int fd, own = 0;
+    for (fd = 0; fd < PROBED_FDS; fd++)
+        open_before[fd] = fcntl(fd, F_GETFD) != -1;
+    sel = open_selector(kind, 0);
+    for (fd = 0; fd < PROBED_FDS; fd++) {
+        if (open_before[fd] || fcntl(fd, F_GETFD) == -1)
+            continue;
+        own++;
+        CHECK_EQ(sel_register(sel, fd, SEL_EVENT_READ, NULL, NULL),
+                 fd == sel_fileno(sel) ? -EINVAL : -EEXIST);
+    }
+    CHECK(own >= 1);
+    CHECK_EQ(sel_get_map(sel, NULL, 0), 0);
+    CHECK_EQ(sel_wakeup(sel), 0);
+    check_select_woken_at_once(sel);
+    CHECK_EQ(sel_close(sel), 0);
+}
+
 static const struct test_case cases[] = {
     {"null_selector", null_selector, ONCE},
     {"new_refuses_bad_arguments", new_refuses_bad_arguments, ONCE},
@@ -251,6 +276,7 @@ static const struct test_case cases[] = {
     {"regular_file", regular_file, PER_KIND},
     {"refused_modify_unregisters", refused_modify_unregisters, PER_KIND},
     {"fileno_by_kind", fileno_by_kind, PER_KIND},
+    {"own_fds_refused", own_fds_refused, PER_KIND},
 };
 
 int main(int argc, char **argv) {

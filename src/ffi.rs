@@ -102,8 +102,9 @@ pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SharedSelector {
 /// opaque `data`, like Python's `register`. When `key_out` is not NULL it receives the new key.
 ///
 /// Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EBADF` for `fd < 0` or a closed
-/// fd; `-EEXIST` if `fd` is registered; `-EINVAL` for `fd >= FD_SETSIZE` on SELECT; the kernel's
-/// error (`-EPERM` for a regular file on EPOLL, …). On error nothing is recorded.
+/// fd; `-EEXIST` if `fd` is registered, or is the selector's own wakeup fd; `-EINVAL` for
+/// `fd >= FD_SETSIZE` on SELECT; the kernel's error (`-EPERM` for a regular file on EPOLL, …).
+/// On error nothing is recorded.
 ///
 /// # Safety
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.

@@ -23,6 +23,7 @@ use crate::registry::Registry;
 pub struct Selector {
     registry: Registry,
     backend: Box<dyn Backend + Send>,
+    waker_fd: RawFd,
     report_interrupts: bool,
     accepts_modes: bool,
 }
@@ -42,6 +43,7 @@ impl Selector {
         Ok(Selector {
             registry: Registry::default(),
             backend,
+            waker_fd,
             report_interrupts: flags & SEL_FLAG_EINTR != 0,
             accepts_modes: flags & SEL_FLAG_MODES != 0,
         })
@@ -87,7 +89,9 @@ impl Selector {
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
-        if self.registry.contains(fd) {
+        // The wakeup fd is registered already, by the selector itself: a second registration
+        // would take over its kernel entry (epoll, kqueue) or let the caller drain it.
+        if self.registry.contains(fd) || fd == self.waker_fd {
             return Err(Errno(libc::EEXIST));
         }
         self.backend.admit(fd)?;
@@ -160,6 +164,7 @@ impl Selector {
         let forked = Selector {
             registry,
             backend,
+            waker_fd,
             report_interrupts: self.report_interrupts,
             accepts_modes: self.accepts_modes,
         };
