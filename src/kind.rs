@@ -77,7 +77,7 @@ impl Kind {
     }
 
     /// What DEFAULT means on this platform, before any run-time fallback.
-    pub fn platform_default() -> Kind {
+    pub const fn platform_default() -> Kind {
         if cfg!(any(target_os = "linux", target_os = "android")) {
             Kind::Epoll
         } else if cfg!(kqueue) {

@@ -1,6 +1,9 @@
 //! Runs the C tests in `c_tests/`: every case of every program in a process of its own, against
 //! the built `libselectors.so`. A case fails the test when it exits non-zero, prints a failure,
 //! or runs past its time limit.
+//!
+//! Linux only: build.rs compiles the C programs for native Linux builds alone.
+#![cfg(target_os = "linux")]
 
 mod support;
 

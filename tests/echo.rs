@@ -1,5 +1,8 @@
 //! The echo server example (`examples/echo_server.c`) on a real loopback socket: a session like
 //! `nc localhost 12345`, a load that checks every byte, and a clean stop on SIGTERM.
+//!
+//! Linux only: build.rs compiles the C programs for native Linux builds alone.
+#![cfg(target_os = "linux")]
 
 mod support;
 

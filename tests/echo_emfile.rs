@@ -2,6 +2,9 @@
 //! than it can hold. It must shed the excess (closing them at once through its reserve fd, not
 //! spinning on a listener that stays readable), keep echoing for the clients it holds, and
 //! serve new clients once fds are free again.
+//!
+//! Linux only: build.rs compiles the C programs for native Linux builds alone.
+#![cfg(target_os = "linux")]
 
 mod echo_process;
 mod support;

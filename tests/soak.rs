@@ -9,6 +9,9 @@
 //! - the server's open fds (`/proc/<pid>/fd`) back to their count before the load;
 //! - the server's resident memory bounded: never more than [`RSS_BOUND_KIB`] above its idle
 //!   RSS, and no growth beyond [`RSS_DRIFT_KIB`] over the second half of the run.
+//!
+//! Linux only: build.rs compiles the C programs for native Linux builds alone.
+#![cfg(target_os = "linux")]
 
 mod echo_process;
 mod support;
