@@ -171,6 +171,12 @@ impl Selector {
         Ok((forked, dropped))
     }
 
+    /// Lets go of this (the parent's) selector in a child after `fork()`, once [`Self::forked`]
+    /// gave the child its own: see [`Backend::release_after_fork`].
+    pub fn release_after_fork(self) {
+        self.backend.release_after_fork();
+    }
+
     /// Whether an interrupted wait is reported (`SEL_FLAG_EINTR`) rather than retried.
     pub fn reports_interrupts(&self) -> bool {
         self.report_interrupts

@@ -145,7 +145,12 @@ impl SharedSelector {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         let (child, dropped) = parent.forked(waker.watched_fd())?;
-        *self = SharedSelector::from_parts(waker, child);
+        let parent = std::mem::replace(self, SharedSelector::from_parts(waker, child));
+        parent
+            .selector
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .release_after_fork();
         Ok(dropped)
     }
 }

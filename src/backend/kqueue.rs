@@ -26,11 +26,13 @@
 //! `EVFILT_USER` would save the pipe's two fds, but OpenBSD lacks it, and the core makes the
 //! waker before, and apart from, the backend: one mechanism for every platform.
 //!
-//! A kqueue is not inherited by a child of `fork` on these systems: a child uses the selector
-//! after `sel_after_fork`, which builds a new kqueue.
+//! A kqueue is not inherited by a child of `fork` on these systems (the child's fd table has no
+//! such fd; OpenBSD's regress test `kqueue-fork.c` checks it): a child uses the selector after
+//! `sel_after_fork`, which builds a new kqueue and forgets the old number instead of closing
+//! it, since in the child that number is free or already names a file the child opened.
 
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
@@ -354,5 +356,11 @@ impl Backend for KqueueBackend {
 
     fn heap_bytes(&self) -> usize {
         self.kernel_events.0.capacity() * std::mem::size_of::<libc::kevent>()
+    }
+
+    fn release_after_fork(self: Box<Self>) {
+        // A kqueue is not inherited: in the child its number is free, or already holds a file
+        // the child opened since, which closing it here would take away. Forget it instead.
+        let _ = self.kqueue.into_raw_fd();
     }
 }

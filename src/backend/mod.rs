@@ -93,6 +93,10 @@ pub trait Backend: Send {
 
     /// Bytes of heap the backend holds beyond the registry, for the memory benchmarks.
     fn heap_bytes(&self) -> usize;
+
+    /// Lets go of the parent's kernel object in a child after `fork()`, once the child has its
+    /// own. By default the child's copy of the fd is closed (epoll, /dev/poll: inherited).
+    fn release_after_fork(self: Box<Self>) {}
 }
 
 /// Opens a backend of `kind` that also watches `waker_fd`; `ENOSYS` for a kind this platform
