@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use super::fd::{check, owned};
+use super::generation::Generations;
 use super::{kernel_capacity, push, ready_entry, waker, Backend, Relocation, Waited};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
@@ -32,7 +33,7 @@ pub struct EpollBackend {
     epoll: OwnedFd,
     waker_fd: RawFd,
     kernel_events: Vec<libc::epoll_event>,
-    next_generation: u32,
+    generations: Generations,
 }
 
 /// The epoll interest bits of an interest set: directions and modes.
@@ -64,7 +65,7 @@ impl EpollBackend {
             epoll,
             waker_fd,
             kernel_events: Vec::new(),
-            next_generation: 0,
+            generations: Generations::default(),
         };
         backend.control(libc::EPOLL_CTL_ADD, waker_fd, READABLE, WAKER_TAG)?;
         Ok(backend)
@@ -77,13 +78,6 @@ impl EpollBackend {
         };
         // SAFETY: `event` is a live epoll_event; the kernel validates fd and op.
         check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) })
-    }
-
-    /// A generation no live registration has (until 2^32 more changes wrap around).
-    fn next_generation(&mut self) -> u32 {
-        let generation = self.next_generation;
-        self.next_generation = generation.wrapping_add(1);
-        generation
     }
 
     /// One `epoll_pwait2` (exact timeout) or `epoll_wait` (milliseconds rounded up) into the
@@ -149,7 +143,7 @@ impl Backend for EpollBackend {
     }
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
-        let generation = self.next_generation();
+        let generation = self.generations.next();
         let bits = interest(events);
         match self.control(libc::EPOLL_CTL_ADD, fd, bits, tag(fd, generation)) {
             // The set still holds this very file at this number from a registration whose fd was
@@ -167,7 +161,7 @@ impl Backend for EpollBackend {
         // `fd`, which after a close-and-dup2 behind our back may not be the entry we added; any
         // entry it did not touch keeps the old generation, so its events are dropped, and the
         // fd never has two entries reported.
-        let generation = self.next_generation();
+        let generation = self.generations.next();
         let bits = interest(events);
         self.control(libc::EPOLL_CTL_MOD, fd, bits, tag(fd, generation))?;
         Ok(generation)

@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use super::fair_merge::{report_fairly, FairStart, Report};
 use super::fd::{check, owned};
+use super::generation::{Generations, WAKER_GENERATION};
 use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
 use super::{kernel_capacity, waker, Backend, Relocation, Waited};
 use crate::errno::Result;
@@ -46,15 +47,12 @@ use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
 
-/// The `udata` of the wakeup fd's filter. Generations wrap before reaching it.
-const WAKER_TAG: u32 = u32::MAX;
-
 /// A kqueue and the buffer its waits fill.
 pub struct KqueueBackend {
     kqueue: OwnedFd,
     waker_fd: RawFd,
     kernel_events: KernelEvents,
-    next_generation: u32,
+    generations: Generations,
     fair_start: FairStart,
 }
 
@@ -129,7 +127,7 @@ fn tag_of(entry: &libc::kevent) -> Option<u32> {
 
 /// Whether a kernel entry is the wakeup fd's.
 fn is_waker(entry: &libc::kevent, waker_fd: RawFd) -> bool {
-    RawFd::try_from(entry.ident) == Ok(waker_fd) && tag_of(entry) == Some(WAKER_TAG)
+    RawFd::try_from(entry.ident) == Ok(waker_fd) && tag_of(entry) == Some(WAKER_GENERATION)
 }
 
 /// What a reported filter says, for merging; `None` for the wakeup fd and foreign filters.
@@ -192,18 +190,15 @@ impl KqueueBackend {
             kqueue: close_on_exec_kqueue()?,
             waker_fd,
             kernel_events: KernelEvents(Vec::new()),
-            next_generation: 0,
+            generations: Generations::default(),
             fair_start: FairStart::default(),
         };
-        backend.change(waker_fd, &Changes::register(SEL_EVENT_READ), WAKER_TAG)?;
+        backend.change(
+            waker_fd,
+            &Changes::register(SEL_EVENT_READ),
+            WAKER_GENERATION,
+        )?;
         Ok(backend)
-    }
-
-    /// A generation no live registration has (until 2^32 - 1 more changes wrap around).
-    fn next_generation(&mut self) -> u32 {
-        let generation = self.next_generation;
-        self.next_generation = (generation + 1) % WAKER_TAG;
-        generation
     }
 
     /// Applies `changes` to `fd` with one `kevent()` call, each entry tagged with `tag`; returns
@@ -273,7 +268,7 @@ impl Backend for KqueueBackend {
     }
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
-        let generation = self.next_generation();
+        let generation = self.generations.next();
         let changes = Changes::register(events);
         match self.apply(fd, &changes, generation) {
             Ok(answers) => match changes.first_error(&answers) {
@@ -296,7 +291,7 @@ impl Backend for KqueueBackend {
     fn modify(&mut self, fd: RawFd, _token: u32, events: u32) -> Result<u32> {
         // Deleting the filters drops their pending reports; the new generation tells any report
         // already copied out apart from the new registration's.
-        let generation = self.next_generation();
+        let generation = self.generations.next();
         self.change(fd, &Changes::modify(events), generation)?;
         Ok(generation)
     }

@@ -24,6 +24,8 @@ mod epoll;
 #[cfg(any(test, kqueue, devpoll))]
 mod fair_merge;
 mod fd;
+#[cfg(any(test, target_os = "linux", target_os = "android", kqueue))]
+mod generation;
 #[cfg(kqueue)]
 mod kqueue;
 #[cfg(any(test, kqueue))]
