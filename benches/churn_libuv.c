@@ -2,14 +2,7 @@
  * active handle changes its events (libuv's modify); EPOLL_CTL_ADD/MOD wait for the next uv_run,
  * while uv_poll_stop removes the fd from epoll at once. */
 #include "churn.h"
-
-#include <uv.h>
-
-/** libuv's loop and one poll handle per fd. */
-struct libuv_loop {
-    uv_loop_t loop;
-    uv_poll_t *handles;
-};
+#include "libuv_loop.h"
 
 /** Never called: the fds are never ready. */
 static void on_event(uv_poll_t *h, int status, int events)
@@ -31,18 +24,7 @@ static void start_all(struct churn *c, int events)
 
 static void libuv_open(struct churn *c)
 {
-    struct libuv_loop *l = calloc(1, sizeof *l);
-    /* m + 1: the mem mode opens with m = 0 too, and calloc(0) may return NULL */
-    if (l == NULL || (l->handles = calloc((size_t)c->m + 1, sizeof *l->handles)) == NULL)
-        die("calloc");
-    if (uv_loop_init(&l->loop) != 0)
-        fail("uv_loop_init", 0);
-    for (int i = 0; i < c->m; i++) {
-        int rc = uv_poll_init(&l->loop, &l->handles[i], c->fd[i]);
-        if (rc != 0)
-            fail("uv_poll_init", rc);
-    }
-    c->loop = l;
+    c->loop = libuv_loop_open(c->fd, c->m);
 }
 
 static void libuv_register_all(struct churn *c)
@@ -69,14 +51,7 @@ static void libuv_flush(struct churn *c)
 
 static void libuv_close(struct churn *c)
 {
-    struct libuv_loop *l = c->loop;
-    for (int i = 0; i < c->m; i++)
-        uv_close((uv_handle_t *)&l->handles[i], NULL);
-    uv_run(&l->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&l->loop) != 0)
-        fail("uv_loop_close", 0);
-    free(l->handles);
-    free(l);
+    libuv_loop_close(c->loop, c->m);
 }
 
 /** Usage: churn_libuv churn M ROUNDS | churn_libuv mem M */

@@ -1,15 +1,8 @@
 /* ring_libuv.c — the pipe ring on libuv 1.44 through uv_poll_t (readiness, like every peer).
  * libuv partly defers: uv_poll_stop removes the fd from epoll at once (EPOLL_CTL_DEL), while
  * uv_poll_start only queues it and the EPOLL_CTL_ADD happens in the next uv_run. */
+#include "libuv_loop.h"
 #include "ring.h"
-
-#include <uv.h>
-
-/** libuv's loop and one poll handle per ring fd; handle.data holds the ring index. */
-struct libuv_loop {
-    uv_loop_t loop;
-    uv_poll_t *handles;
-};
 
 /* The watcher carries the ring index, so the ring itself is reached here. */
 static struct ring *the_ring;
@@ -32,17 +25,11 @@ static void start(uv_poll_t *h)
 
 static void libuv_open(struct ring *r)
 {
-    struct libuv_loop *l = calloc(1, sizeof *l);
-    if (l == NULL || (l->handles = calloc((size_t)r->n, sizeof *l->handles)) == NULL)
-        die("calloc");
-    if (uv_loop_init(&l->loop) != 0)
-        fail("uv_loop_init", 0);
+    struct libuv_loop *l = libuv_loop_open(r->rfd, r->n);
     the_ring = r;
     r->loop = l;
+    /* Each handle's data holds its ring index. */
     for (int i = 0; i < r->n; i++) {
-        int rc = uv_poll_init(&l->loop, &l->handles[i], r->rfd[i]);
-        if (rc != 0)
-            fail("uv_poll_init", rc);
         l->handles[i].data = (void *)(intptr_t)i;
         start(&l->handles[i]);
     }
@@ -64,14 +51,7 @@ static void libuv_run_once(struct ring *r)
 
 static void libuv_close(struct ring *r)
 {
-    struct libuv_loop *l = r->loop;
-    for (int i = 0; i < r->n; i++)
-        uv_close((uv_handle_t *)&l->handles[i], NULL);
-    uv_run(&l->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&l->loop) != 0)
-        fail("uv_loop_close", 0);
-    free(l->handles);
-    free(l);
+    libuv_loop_close(r->loop, r->n);
 }
 
 /** Usage: ring_libuv N ACTIVE WRITES ROUNDS */
