@@ -117,7 +117,7 @@ static void edge_reports_changes_only(int kind) {
 }
 
 /* Without SEL_FLAG_MODES the mode bits are bits beyond READ|WRITE: -EINVAL at register and at
- * modify, nothing recorded or changed, exactly as CONTRACT.md says. */
+ * modify, nothing recorded or changed, exactly as docs/CONTRACT.md says. */
 static void modes_need_the_flag(int kind) {
     sel_selector *sel = open_selector(kind, 0);
     sel_key key;

@@ -1,4 +1,4 @@
-//! Event bits and creation flags, with Python's values.
+//! Event bits and creation flags, with Python's values (docs/CONTRACT.md, The API).
 
 /// The file descriptor is ready to read (Python's `selectors.EVENT_READ`).
 pub const SEL_EVENT_READ: u32 = 1;

@@ -1,4 +1,4 @@
-//! CONTRACT.md as an in-memory model: what each call must return on one kind of selector.
+//! docs/CONTRACT.md as an in-memory model: what each call must return on one kind of selector.
 //!
 //! The registrations are Python's `_fd_to_key`. The kinds agree on everything except what the
 //! contract says they do differently, all of it about fds changed behind the selector's back:
@@ -14,13 +14,11 @@
 //!   number reaches the kernel, whose refusal (`EBADF`, `ENOENT`) unregisters the fd. The
 //!   kernel entries this model keeps are the `(file, number)` pairs epoll itself keys on.
 //!
-//! One difference the contract does not allow, reported and pinned by the failing C test
-//! `hang_up_without_room_to_write_is_read_and_write` in `c_tests/fuzz_found.c`: SELECT sees
-//! what `select(2)` sees, and `select(2)` counts a hang-up as readable only, where POLL and
-//! EPOLL (CPython's mapping) report it writable too. It shows on a socket whose peer shut down
-//! both ways while its own outgoing data still fills the peer's buffer. The model follows the
-//! kernel here so that the fuzzer keeps looking for other differences; the C test stays red
-//! until the library or the contract changes.
+//! - Hang-ups map per kind, as CPython's class of that kind maps them: SELECT sees what
+//!   `select(2)` sees, which counts a hang-up as readable only, where POLL and EPOLL report it
+//!   writable too. It shows on a socket whose peer shut down both ways while its own outgoing
+//!   data still fills the peer's buffer (`c_tests/fuzz_found.c`,
+//!   `hang_up_without_room_to_write_maps_like_cpython`).
 
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;

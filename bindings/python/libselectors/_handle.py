@@ -52,7 +52,7 @@ _MASK_INDEX = _library.SelEvent.mask.offset // _INT_SIZE
 def error_from_code(code, fd=None):
     """Turn a negative errno returned by a ``sel_*`` call into CPython's exception.
 
-    CONTRACT.md's table: -EINVAL is ValueError (bad events, fd beyond FD_SETSIZE
+    docs/CONTRACT.md's table: -EINVAL is ValueError (bad events, fd beyond FD_SETSIZE
     on SELECT, NaN timeout), -EEXIST and -ENOENT are KeyError (already / not
     registered), anything else is the kernel's answer, an OSError subclass
     chosen by errno (``OSError(e, msg)`` picks PermissionError for EPERM...).
@@ -88,7 +88,7 @@ class SelHandle:
     """One libselectors selector of a given SEL_KIND_*, made with SEL_FLAG_EINTR.
 
     ``wakeup`` may be called from any thread; every other method belongs to the
-    thread that uses the selector (CONTRACT.md, Threads).
+    thread that uses the selector (docs/CONTRACT.md, Threads).
     """
 
     def __init__(self, kind):

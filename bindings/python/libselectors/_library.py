@@ -1,4 +1,4 @@
-"""Find and load libselectors.so, and declare its C API (CONTRACT.md) for ctypes.
+"""Find and load libselectors.so, and declare its C API (docs/CONTRACT.md) for ctypes.
 
 Lookup order: the ``LIBSELECTORS_PATH`` environment variable, then a copy
 shipped inside this package, then the system loader
@@ -12,7 +12,7 @@ import errno
 import os
 import sys
 
-# Values fixed by CONTRACT.md.
+# Values fixed by docs/CONTRACT.md.
 SEL_EVENT_READ = 1
 SEL_EVENT_WRITE = 2
 
