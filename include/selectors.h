@@ -16,6 +16,10 @@
  * Threads: one thread at a time waits in sel_select() (another gets -EBUSY); any thread may
  * register, modify, unregister and look up fds meanwhile, and sel_wakeup() may be called from
  * any thread or from a signal handler. Unregister an fd before closing it.
+ *
+ * Language: C99 or later, or C++. The header is C89 but for <stdint.h> (uint32_t), which C99
+ * brought: a C89 compiler that has <stdint.h> (gcc and clang in -std=c89 mode) accepts it, as
+ * tests/header.rs checks. Every name it defines starts with sel_ or SEL_, besides SELECTORS_H.
  */
 
 #ifndef SELECTORS_H
@@ -25,6 +29,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /**
  * The file descriptor is ready to read (Python's `selectors.EVENT_READ`).
@@ -56,11 +63,6 @@
  * retrying with the time left. Language runtimes use it to run their own signal handlers.
  */
 #define SEL_FLAG_EINTR 1
-
-/**
- * The mode bits a registration may add to its directions.
- */
-#define ALL_MODES (SEL_EVENT_ONESHOT | SEL_EVENT_EDGE)
 
 /**
  * `sel_new` flag (an addition to the contract): the selector accepts the mode bits
@@ -157,10 +159,6 @@ typedef struct sel_event {
    */
   uint32_t mask;
 } sel_event;
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
 
 /**
  * Creates a selector of `kind` (`SEL_KIND_*`) with `flags` (0, or `SEL_FLAG_EINTR` and/or
@@ -345,7 +343,7 @@ int sel_after_fork(struct sel_selector *sel);
 int sel_supports(int kind, uint32_t events);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif  /* SELECTORS_H */

@@ -25,7 +25,7 @@ pub const SEL_FLAG_EINTR: u32 = 1;
 pub(crate) const ALL_EVENTS: u32 = SEL_EVENT_READ | SEL_EVENT_WRITE;
 
 /// The mode bits a registration may add to its directions.
-pub const ALL_MODES: u32 = SEL_EVENT_ONESHOT | SEL_EVENT_EDGE;
+pub(crate) const ALL_MODES: u32 = SEL_EVENT_ONESHOT | SEL_EVENT_EDGE;
 
 /// `sel_new` flag (an addition to the contract): the selector accepts the mode bits
 /// `SEL_EVENT_ONESHOT` and `SEL_EVENT_EDGE`. Without it they are bits beyond READ | WRITE, which
