@@ -307,9 +307,11 @@ int sel_wakeup(struct sel_selector *sel);
 uint32_t sel_version(void);
 
 /**
- * A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`,
- * what the library means by each negative errno value it returns (`-EEXIST`: "file descriptor
- * already registered", …), and a generic text for any other value. Never NULL; thread-safe.
+ * A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`;
+ * for a negative errno value, the library's own short text where it knows the cause
+ * (`-EEXIST`: "file descriptor already registered", …), else the system's description of
+ * that errno (as `strerror` gives it); a generic text for a value that is no errno. Never
+ * NULL, the same pointer on every call; thread-safe.
  */
 const char *sel_strerror(int rc);
 

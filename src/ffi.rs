@@ -12,6 +12,7 @@ use std::ptr;
 
 use crate::backend::thread_errno;
 use crate::errno::{Errno, Result};
+use crate::error_text;
 use crate::events::valid_interest;
 use crate::key::{SelEvent, SelKey};
 use crate::kind::{Kind, SEL_KIND_DEFAULT};
@@ -325,16 +326,18 @@ pub extern "C" fn sel_version() -> u32 {
     version::packed()
 }
 
-/// A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`,
-/// what the library means by each negative errno value it returns (`-EEXIST`: "file descriptor
-/// already registered", …), and a generic text for any other value. Never NULL; thread-safe.
+/// A static, human-readable description of a `sel_*` return code: `"success"` for `rc >= 0`;
+/// for a negative errno value, the library's own short text where it knows the cause
+/// (`-EEXIST`: "file descriptor already registered", …), else the system's description of
+/// that errno (as `strerror` gives it); a generic text for a value that is no errno. Never
+/// NULL, the same pointer on every call; thread-safe.
 #[no_mangle]
 pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
-    guard(Errno(libc::ENOTRECOVERABLE).describe().as_ptr(), || {
+    guard(error_text::describe(libc::ENOTRECOVERABLE).as_ptr(), || {
         if rc >= 0 {
             c"success".as_ptr()
         } else {
-            Errno(rc.saturating_neg()).describe().as_ptr()
+            error_text::describe(rc.saturating_neg()).as_ptr()
         }
     })
 }

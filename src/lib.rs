@@ -11,6 +11,7 @@
 pub mod backend;
 pub mod deadline;
 pub mod errno;
+pub mod error_text;
 pub mod events;
 pub mod ffi;
 pub mod growth;

@@ -32,6 +32,7 @@ mod kqueue;
 mod kqueue_changes;
 mod poll;
 mod select;
+pub mod strerror;
 pub mod thread_errno;
 pub mod waker;
 
