@@ -32,7 +32,8 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check test-valgrind sanitize package-test test-python bench-smoke soak fuzz miri cross-check
+test: check test-valgrind sanitize c-tests-posix package-test test-python bench-smoke soak fuzz miri \
+	cross-check
 
 check: lint test-rust
 
@@ -130,7 +131,7 @@ WORK_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/reliability
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 C_TEST_PROGRAMS := $(basename $(notdir $(wildcard c_tests/*.c)))
 
-.PHONY: fuzz fuzz-test fuzz-seeds fuzz-tools sanitize miri soak
+.PHONY: fuzz fuzz-test fuzz-seeds fuzz-tools sanitize c-tests-posix miri soak
 
 fuzz-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
@@ -162,6 +163,12 @@ sanitize: library
 	done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		tools/run_c_cases.sh $(addprefix $(WORK_DIR)/sanitize/,$(C_TEST_PROGRAMS))
+
+# The C tests as macOS and the BSDs build them, checked here: compiled with POSIX headers alone
+# and the Linux-only cases turned off, then run against the release libselectors.so, where those
+# cases count as skipped (tools/c_tests_posix.sh).
+c-tests-posix: library
+	tools/c_tests_posix.sh $(WORK_DIR)/posix $(RELEASE_DIR)
 
 # The unit tests of the core's parts that make no system call (the registry, event bits,
 # deadlines, epoll tags, select's timevals) under Miri. Permissive provenance: the tests make

@@ -2,9 +2,7 @@
  * Every error path of the contract, from C: each returns its code and changes nothing, and when
  * several errors apply the first in Python's order wins.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

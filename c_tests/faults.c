@@ -6,9 +6,7 @@
  * selector stays usable. (sel_wakeup hammered from threads is wakeup.c's
  * many_threads_hammering_wakeup; EMFILE in the echo server's accept is tests/echo_emfile.rs.)
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +140,7 @@ static void emfile_at_sel_new(int kind) {
 }
 
 /* ---- epoll's max_user_watches ------------------------------------------------------------ */
+#if SELECTORS_TEST_LINUX
 
 static const char watches_path[] = "/proc/sys/fs/epoll/max_user_watches";
 static char saved_watches[32];
@@ -232,6 +231,7 @@ static void enospc_at_register_on_epoll(int kind) {
     CHECK_EQ(sel_close(sel), 0);
     close_pair(pair);
 }
+#endif
 
 /* ---- fds changed behind the selector's back ---------------------------------------------- */
 
@@ -480,7 +480,7 @@ static void child_closing_its_copy_leaves_the_parent_intact(int kind) {
 
 static const struct test_case cases[] = {
     {"emfile_at_sel_new", emfile_at_sel_new, PER_KIND},
-    {"enospc_at_register_on_epoll", enospc_at_register_on_epoll, ONCE},
+    LINUX_ONLY_CASE(enospc_at_register_on_epoll, ONCE),
     {"closed_fd_leaves_the_others_reported", closed_fd_leaves_the_others_reported, PER_KIND},
     {"reused_number_before_unregister", reused_number_before_unregister, PER_KIND},
     {"closed_fd_kept_open_by_a_dup", closed_fd_kept_open_by_a_dup, PER_KIND},

@@ -2,9 +2,7 @@
  * sel_after_fork: a child gets kernel state of its own and both processes select independently;
  * without it, the child's changes and wakeups reach the parent (the README's warning).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,6 +2,8 @@
  * The public header as C99 and as C++11 (build.rs compiles this file both ways): the contract's
  * constants and struct layouts, and a first register/select/unregister round trip.
  */
+#include "platform.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>

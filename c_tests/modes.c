@@ -4,9 +4,7 @@
  * every kind); SEL_EVENT_EDGE reports changes only (EPOLL), and the kinds without it refuse it;
  * sel_supports says which. Without the flag the bits are bad events, as the contract says.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <unistd.h>

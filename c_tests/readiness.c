@@ -3,9 +3,7 @@
  * hang-ups mapped as CPython maps them, level-triggered repeats, fair turns for a small result
  * buffer, and fds closed behind the selector's back on each kind.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <string.h>

@@ -3,10 +3,9 @@
  * hard limit), SELECT every fd below FD_SETSIZE and none at or above it; one call reports every
  * ready fd when the buffer is big enough, and a one-entry buffer starves none of them.
  */
-#define _GNU_SOURCE
+#include "platform.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/select.h>
 #include <unistd.h>
@@ -36,7 +35,7 @@ static struct pipe_set open_pipes_until(long limit, int below) {
     CHECK(set.ends != NULL);
     for (;;) {
         int *ends = set.ends[set.count];
-        if (pipe2(ends, O_NONBLOCK | O_CLOEXEC) != 0) {
+        if (open_pipe(ends) != 0) {
             CHECK_EQ(errno, EMFILE);
             for (int freed = 0; freed < HEADROOM && set.count > 0; freed += 2)
                 close_pair(set.ends[--set.count]);
@@ -179,7 +178,7 @@ static void select_refuses_fds_from_fd_setsize(int kind) {
     size_t r;
     (void)kind;
     raise_fd_limit();
-    CHECK_EQ(pipe2(pair, O_NONBLOCK | O_CLOEXEC), 0);
+    CHECK_EQ(open_pipe(pair), 0);
     CHECK_EQ(dup2(pair[1], highest), highest);
     CHECK_EQ(sel_register(sel, highest, SEL_EVENT_WRITE, NULL, NULL), 0);
     for (r = 0; r < COUNT_OF(refused); r++) {

@@ -3,9 +3,7 @@
  * number; and no event of an earlier registration ever reaches the registration that holds its
  * fd number now (epoll keeps watching a closed file that a dup keeps open, man 7 epoll Q6).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <unistd.h>

@@ -3,13 +3,10 @@
  * modify and unregister fds, and the blocked wait watches the new set; a second waiter gets
  * -EBUSY; many threads changing registrations at once keep the map consistent.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -18,15 +15,15 @@
 /* What a changer thread does to the selector once the waiter sleeps in the kernel. */
 struct change {
     sel_selector *sel;
-    pid_t waiter;
+    long waiter;
     int fd;
     uint32_t events; /* 0: unregister */
     int result;
 };
 
-static void wait_until_blocked(pid_t tid) {
+static void wait_until_blocked(long tid) {
     double started = now_seconds();
-    while (!blocked_in_readiness_wait(tid))
+    while (!blocked_in_readiness_wait(tid, now_seconds() - started))
         CHECK(now_seconds() - started < 10.0);
 }
 
@@ -48,7 +45,7 @@ static int select_during(struct change *change, sel_event *events, size_t max_ev
     pthread_t changer;
     double started = now_seconds();
     int result;
-    change->waiter = (pid_t)syscall(SYS_gettid);
+    change->waiter = current_thread_id();
     change->result = 1;
     CHECK_EQ(pthread_create(&changer, NULL, change_when_blocked, change), 0);
     result = sel_select(change->sel, 5.0, events, max_events);
@@ -109,7 +106,7 @@ static void unregister_reaches_the_blocked_wait(int kind) {
     change.events = 0;
     {
         pthread_t changer;
-        change.waiter = (pid_t)syscall(SYS_gettid);
+        change.waiter = current_thread_id();
         CHECK_EQ(pthread_create(&changer, NULL, change_when_blocked, &change), 0);
         CHECK_EQ(sel_select(sel, 0.3, events, 4), 0);
         CHECK_EQ(pthread_join(changer, NULL), 0);
@@ -128,14 +125,16 @@ static void unregister_reaches_the_blocked_wait(int kind) {
 /* A thread that waits for ever in sel_select, and what that call returned. */
 struct waiter {
     sel_selector *sel;
-    pid_t tid;
+    long tid;
+    int announced; /* tid is set */
     int result;
 };
 
 static void *select_for_ever(void *arg) {
     struct waiter *waiter = (struct waiter *)arg;
     sel_event events[2];
-    __atomic_store_n(&waiter->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    waiter->tid = current_thread_id();
+    __atomic_store_n(&waiter->announced, 1, __ATOMIC_RELEASE);
     waiter->result = sel_select(waiter->sel, -1, events, 2);
     return NULL;
 }
@@ -152,10 +151,10 @@ static void second_waiter_gets_ebusy(int kind) {
     make_socketpair(pair);
     CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
     waiter.sel = sel;
-    waiter.tid = 0;
+    waiter.announced = 0;
     CHECK_EQ(pthread_create(&thread, NULL, select_for_ever, &waiter), 0);
     started = now_seconds();
-    while (__atomic_load_n(&waiter.tid, __ATOMIC_ACQUIRE) == 0)
+    while (!__atomic_load_n(&waiter.announced, __ATOMIC_ACQUIRE))
         CHECK(now_seconds() - started < 10.0);
     wait_until_blocked(waiter.tid);
     CHECK_EQ(sel_select(sel, 0, events, 2), -EBUSY);
@@ -175,6 +174,7 @@ struct churner {
     sel_selector *sel;
     int pair[2];
     int failures;
+    int finished;
 };
 
 static void *churn(void *arg) {
@@ -187,6 +187,7 @@ static void *churn(void *arg) {
             sel_modify(churner->sel, churner->pair[0], SEL_EVENT_READ, churner, NULL) != 0;
         churner->failures += sel_unregister(churner->sel, churner->pair[0], NULL) != 0;
     }
+    __atomic_store_n(&churner->finished, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -206,6 +207,7 @@ static void churn_while_selecting(int kind) {
     for (i = 0; i < CHURNERS; i++) {
         churners[i].sel = sel;
         churners[i].failures = 0;
+        churners[i].finished = 0;
         make_socketpair(churners[i].pair);
         CHECK_EQ(pthread_create(&threads[i], NULL, churn, &churners[i]), 0);
     }
@@ -217,7 +219,8 @@ static void churn_while_selecting(int kind) {
                   (events[j].key.data >= (void *)churners &&
                    events[j].key.data < (void *)(churners + CHURNERS)));
         for (i = 0; i < CHURNERS; i++)
-            if (!joined[i] && pthread_tryjoin_np(threads[i], NULL) == 0) {
+            if (!joined[i] && __atomic_load_n(&churners[i].finished, __ATOMIC_ACQUIRE)) {
+                CHECK_EQ(pthread_join(threads[i], NULL), 0);
                 joined[i] = 1;
                 running--;
             }

@@ -7,7 +7,7 @@
  * Lower bounds on durations are the contract; upper bounds are generous (a noisy 2-core machine,
  * valgrind) and only tell "returned" from "kept waiting".
  */
-#define _GNU_SOURCE
+#include "platform.h"
 
 #include <errno.h>
 #include <float.h>

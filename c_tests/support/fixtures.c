@@ -1,11 +1,8 @@
 /* Fixtures shared by the C tests (see fixtures.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "platform.h"
 
 #include "fixtures.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
@@ -17,9 +14,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#if SELECTORS_TEST_LINUX
+#include <dirent.h>
+#include <sys/syscall.h>
+#endif
 
 #include "harness.h"
 
@@ -29,8 +30,37 @@ sel_selector *open_selector(int kind, unsigned flags) {
     return sel;
 }
 
+/* Makes `fd` non-blocking and close-on-exec; returns 0, or -1 with errno. (With fcntl, not
+ * SOCK_NONBLOCK or pipe2's flags, which macOS lacks: the tests start no program while they make
+ * these, so the flags need not be atomic.) */
+static int set_nonblocking_cloexec(int fd) {
+    int status = fcntl(fd, F_GETFL);
+    if (status < 0 || fcntl(fd, F_SETFL, status | O_NONBLOCK) != 0)
+        return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Sets both ends of a new pair non-blocking and close-on-exec; returns 0, or -1 with errno and
+ * the pair closed. */
+static int finish_pair(int fds[2]) {
+    if (set_nonblocking_cloexec(fds[0]) == 0 && set_nonblocking_cloexec(fds[1]) == 0)
+        return 0;
+    {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+    }
+    return -1;
+}
+
 void make_socketpair(int fds[2]) {
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    CHECK_EQ(finish_pair(fds), 0);
+}
+
+int open_pipe(int ends[2]) {
+    return pipe(ends) == 0 ? finish_pair(ends) : -1;
 }
 
 void close_pair(const int fds[2]) {
@@ -107,7 +137,9 @@ int signals_caught(void) {
     return caught_signals;
 }
 
-/* Whether `syscall` is a kernel wait for readiness: what sel_select blocks in on some kind. */
+#if SELECTORS_TEST_LINUX
+/* Whether `syscall` is a kernel wait for readiness: what sel_select blocks in on some kind
+ * (libkqueue's kevent waits in epoll_wait too). */
 static int is_readiness_wait(long syscall_number) {
     static const long waits[] = {
 #ifdef SYS_select
@@ -139,11 +171,16 @@ static int is_readiness_wait(long syscall_number) {
     return 0;
 }
 
-int blocked_in_readiness_wait(pid_t tid) {
+long current_thread_id(void) {
+    return syscall(SYS_gettid);
+}
+
+int blocked_in_readiness_wait(long tid, double waited) {
     char path[64], text[256];
     ssize_t length;
     int fd;
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    (void)waited;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     CHECK(fd >= 0);
     length = read(fd, text, sizeof text - 1);
@@ -153,6 +190,16 @@ int blocked_in_readiness_wait(pid_t tid) {
     /* "running", or the number of the system call the thread sleeps in, then its arguments. */
     return text[0] >= '0' && text[0] <= '9' && is_readiness_wait(strtol(text, NULL, 10));
 }
+#else
+long current_thread_id(void) {
+    return 0;
+}
+
+int blocked_in_readiness_wait(long tid, double waited) {
+    (void)tid;
+    return waited >= SETTLE_SECONDS;
+}
+#endif
 
 /* Waits up to `seconds` for `fd` to be readable; returns whether it is. */
 static int readable_within(int fd, double seconds) {
@@ -174,7 +221,7 @@ struct wake_plan {
     double delay;
     int signo;
     pthread_t selecting_thread;
-    pid_t selecting_tid;
+    long selecting_tid;
     int returned[2];
 };
 
@@ -183,7 +230,7 @@ static void *wake_later(void *arg) {
     double started = now_seconds();
     /* Until the call sleeps in the kernel: a signal that came before would run its handler in
      * user space and interrupt nothing. A call that returns first needs no waking. */
-    while (!blocked_in_readiness_wait(plan->selecting_tid)) {
+    while (!blocked_in_readiness_wait(plan->selecting_tid, now_seconds() - started)) {
         if (readable_within(plan->returned[0], 0.001))
             return NULL;
         CHECK(now_seconds() - started < 10.0); /* it never got to waiting */
@@ -209,8 +256,8 @@ int select_woken_after(sel_selector *sel, double timeout, sel_event *events, siz
     plan.delay = delay;
     plan.signo = signo;
     plan.selecting_thread = pthread_self();
-    plan.selecting_tid = (pid_t)syscall(SYS_gettid);
-    CHECK_EQ(pipe2(plan.returned, O_CLOEXEC), 0);
+    plan.selecting_tid = current_thread_id();
+    CHECK_EQ(open_pipe(plan.returned), 0);
     CHECK_EQ(pthread_create(&helper, NULL, wake_later, &plan), 0);
     /* The helper's delay starts once the call sleeps, so the call lasts at least `delay`. */
     started = now_seconds();
@@ -222,6 +269,16 @@ int select_woken_after(sel_selector *sel, double timeout, sel_event *events, siz
     return result;
 }
 
+/* Notes `fd` in fds[count] (when `fds` is not NULL); returns the new count. */
+static size_t note_fd(int *fds, size_t cap, size_t count, int fd) {
+    if (fds != NULL) {
+        CHECK(count < cap);
+        fds[count] = fd;
+    }
+    return count + 1;
+}
+
+#if SELECTORS_TEST_LINUX
 static int compare_ints(const void *left, const void *right) {
     int a = *(const int *)left, b = *(const int *)right;
     return (a > b) - (a < b);
@@ -239,13 +296,32 @@ size_t list_open_fds(int *fds, size_t cap) {
         fd = atoi(entry->d_name);
         if (fd == dirfd(dir)) /* the listing's own fd, closed again below */
             continue;
-        CHECK(count < cap);
-        fds[count++] = fd;
+        count = note_fd(fds, cap, count, fd);
     }
     CHECK_EQ(closedir(dir), 0);
-    qsort(fds, count, sizeof *fds, compare_ints);
+    if (fds != NULL)
+        qsort(fds, count, sizeof *fds, compare_ints);
     return count;
 }
+#else
+/* No portable listing: asks fcntl about every number below the soft RLIMIT_NOFILE. (An fd above
+ * it exists only if the limit was lowered after it was opened: the tests that lower it raise it
+ * again before anything counts fds.) */
+size_t list_open_fds(int *fds, size_t cap) {
+    enum { MOST_PROBED = 1 << 20 }; /* for an unlimited soft limit */
+    struct rlimit limit;
+    rlim_t probed;
+    size_t count = 0;
+    int fd;
+    CHECK_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+    probed = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > MOST_PROBED ? MOST_PROBED
+                                                                              : limit.rlim_cur;
+    for (fd = 0; (rlim_t)fd < probed; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            count = note_fd(fds, cap, count, fd);
+    return count;
+}
+#endif
 
 sel_selector *open_selector_noting_fds(int kind, unsigned flags, int *fds, size_t cap,
                                        size_t *count) {

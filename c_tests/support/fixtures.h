@@ -19,6 +19,9 @@ sel_selector *open_selector(int kind, unsigned flags);
 /** A connected, non-blocking, close-on-exec AF_UNIX stream socket pair. */
 void make_socketpair(int fds[2]);
 
+/** A non-blocking, close-on-exec pipe; returns 0, or -1 with errno as pipe(2) sets it. */
+int open_pipe(int ends[2]);
+
 /** Closes both ends of a socket pair or pipe. */
 void close_pair(const int fds[2]);
 
@@ -78,8 +81,7 @@ int signals_caught(void);
 
 /**
  * Calls sel_select(sel, timeout, events, max_events) while a helper thread waits until the call
- * sleeps in the kernel (Linux /proc/self/task/<tid>/syscall shows a select, poll or epoll wait),
- * then `delay` seconds more, and then calls sel_wakeup(sel) (signo == 0) or sends `signo` to the
+ * sleeps in the kernel (blocked_in_readiness_wait), then `delay` seconds more, and then calls sel_wakeup(sel) (signo == 0) or sends `signo` to the
  * calling thread with pthread_kill (a handler may call sel_wakeup). So a signal always
  * interrupts a wait in progress, never arrives just before it. If the call returns on its own
  * first, the helper does nothing; if it has not returned 10 s after the wake, the test fails
@@ -89,10 +91,29 @@ int signals_caught(void);
 int select_woken_after(sel_selector *sel, double timeout, sel_event *events, size_t max_events,
                        double delay, int signo, double *elapsed);
 
-/** Whether thread `tid` of this process sleeps in a select, poll or epoll wait now (Linux /proc). */
-int blocked_in_readiness_wait(pid_t tid);
+/** The calling thread, as blocked_in_readiness_wait names it (0 where it needs no name). */
+long current_thread_id(void);
 
-/** The fds this process has open, ascending, in fds[0..return) (at most `cap`; Linux /proc). */
+/**
+ * How long a thread that has begun to call sel_select is given to reach the kernel's wait where
+ * nothing can tell that it did (blocked_in_readiness_wait off Linux).
+ */
+#define SETTLE_SECONDS 0.1
+
+/**
+ * Whether thread `tid` of this process sleeps in a readiness wait now, asked `waited` seconds
+ * after the caller began to ask. Linux: /proc/self/task/<tid>/syscall shows a select, poll or
+ * epoll wait. Elsewhere no portable interface tells: yes once `waited` reaches SETTLE_SECONDS,
+ * which a machine that is not badly overloaded gives the thread to get there; so a signal
+ * meant to interrupt the wait may, rarely, come before it.
+ */
+int blocked_in_readiness_wait(long tid, double waited);
+
+/**
+ * How many fds this process has open; with `fds`, also the fds, ascending, in
+ * fds[0..return) (at most `cap`). Linux lists /proc/self/fd; elsewhere every number below the
+ * soft RLIMIT_NOFILE is asked with fcntl.
+ */
 size_t list_open_fds(int *fds, size_t cap);
 
 /** Room enough for the fds sel_new opens for one selector (one or two on Linux). */

@@ -5,8 +5,10 @@
  * it runs every case, each in a child process of its own, and prints "N passed, N failed"; with
  * `--list` it prints the case names; with a name it runs that case alone in this process
  * (tests/c_api.rs runs each case so). Either way the signal handlers, rlimits, seccomp filters
- * and threads of one case never disturb another. A case marked PER_KIND runs once for each Linux
- * kind (SELECT, POLL, EPOLL); the harness checks that no fd leaked across each run.
+ * and threads of one case never disturb another. A case marked PER_KIND runs once for each kind
+ * of the platform (SELECT, POLL, and EPOLL on Linux, KQUEUE on macOS and the BSDs, DEVPOLL on
+ * illumos and Solaris); the harness checks that no fd leaked across each run. A case that needs
+ * Linux (LINUX_ONLY_CASE) is still listed where it is turned off, and reports itself skipped.
  *
  * A failed CHECK prints where and why and exits the process with status 1.
  */
@@ -15,21 +17,36 @@
 
 #include <stddef.h>
 
+#include "platform.h"
 #include "selectors.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** How a case runs: once (with SEL_KIND_DEFAULT), or once for each Linux kind. */
+/** How a case runs: once (with SEL_KIND_DEFAULT), or once for each kind of the platform. */
 enum test_scope { ONCE, PER_KIND };
 
-/** One test case: its name, its body (given the kind under test) and its scope. */
+/**
+ * One test case: its name, its body (given the kind under test; NULL: turned off in this build,
+ * reported as skipped) and its scope.
+ */
 struct test_case {
     const char *name;
     void (*run)(int kind);
     enum test_scope scope;
 };
+
+/**
+ * The table entry of a case that needs Linux (seccomp, eventfd, /proc, epoll alone): the case
+ * where SELECTORS_TEST_LINUX is 1, elsewhere a skipped entry of the same name. Its body is
+ * defined under `#if SELECTORS_TEST_LINUX` only.
+ */
+#if SELECTORS_TEST_LINUX
+#define LINUX_ONLY_CASE(function, scope) {#function, function, scope}
+#else
+#define LINUX_ONLY_CASE(function, scope) {#function, NULL, scope}
+#endif
 
 /** Runs the cases named by argv (see above); returns the process's exit status. */
 int run_tests(int argc, char **argv, const struct test_case *cases, size_t count);
