@@ -17,7 +17,7 @@ PORT ?= 12345
 RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all demo test check test-rust test-valgrind lint library install uninstall man cross-check \
+.PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
 	package-test test-python bench-smoke bench
 
 all: library
@@ -74,35 +74,72 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/selectors
 
 # Cargo.toml's version names the files: 0.1.0 installs libselectors.so.0.1.0, whose soname
 # (set by build.rs) is libselectors.so.0.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml)
-SONAME := libselectors.so.$(firstword $(subst ., ,$(VERSION)))
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libselectors.so.$(MAJOR)
 MAN_PAGES := $(wildcard man/*.3)
+
+# The installed library is stripped (345 KB instead of the build's 4.5 MB); its debug info goes
+# to a separate file that the stripped copy names in its .gnu_debuglink, so gdb and valgrind find
+# it in $(LIBDIR)/.debug/ once `make install-debug` put it there. The static library loses its
+# debug sections (22 MB to 13 MB). INSTALL_STRIPPED=no installs both unstripped, for a packager
+# whose own tools split the debug info (debian/rules: dh_strip makes the -dbgsym package).
+INSTALL_STRIPPED ?= yes
+STRIPPED_DIR := $(RELEASE_DIR)/stripped
+DEBUG_FILE := libselectors.so.$(VERSION).debug
+SHARED_LIBRARY := $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(RELEASE_DIR))/libselectors.so
+STATIC_LIBRARY := $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(RELEASE_DIR))/libselectors.a
 
 # Every file `make install` writes, and so every file `make uninstall` removes.
 INSTALLED := $(LIBDIR)/libselectors.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libselectors.so \
 	$(LIBDIR)/libselectors.a $(INCLUDEDIR)/selectors.h $(PKGCONFIGDIR)/selectors.pc \
+	$(CMAKEDIR)/selectorsConfig.cmake $(CMAKEDIR)/selectorsConfigVersion.cmake \
 	$(addprefix $(MANDIR)/man3/,$(notdir $(MAN_PAGES)))
+DEBUG_INSTALLED := $(LIBDIR)/.debug/$(DEBUG_FILE)
+# Fills in the @...@ fields of the pkg-config and CMake templates.
+SUBSTITUTE := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@MAJOR@|$(MAJOR)|' \
+	-e 's|@SONAME@|$(SONAME)|' -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|"
+
+# The stripped libraries and the debug file, from the release build (binutils' objcopy, strip).
+stripped: library
+	mkdir -p $(STRIPPED_DIR)
+	objcopy --only-keep-debug --compress-debug-sections $(RELEASE_DIR)/libselectors.so \
+		$(STRIPPED_DIR)/$(DEBUG_FILE)
+	objcopy --strip-unneeded --remove-section=.comment \
+		--add-gnu-debuglink=$(STRIPPED_DIR)/$(DEBUG_FILE) $(RELEASE_DIR)/libselectors.so \
+		$(STRIPPED_DIR)/libselectors.so
+	strip --strip-debug -o $(STRIPPED_DIR)/libselectors.a $(RELEASE_DIR)/libselectors.a
 
 # The shared and static library with the soname and dev symlinks, the header, the pkg-config
-# file and the manual, under $(DESTDIR)$(PREFIX). No root needed for a prefix you own.
-install: library
+# and CMake files and the manual, under $(DESTDIR)$(PREFIX). No root needed for a prefix you own.
+install: $(if $(filter yes,$(INSTALL_STRIPPED)),stripped,library)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man3
-	install -m 755 $(RELEASE_DIR)/libselectors.so $(DESTDIR)$(LIBDIR)/libselectors.so.$(VERSION)
+		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(SHARED_LIBRARY) $(DESTDIR)$(LIBDIR)/libselectors.so.$(VERSION)
 	ln -sf libselectors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libselectors.so
-	install -m 644 $(RELEASE_DIR)/libselectors.a $(DESTDIR)$(LIBDIR)/libselectors.a
+	install -m 644 $(STATIC_LIBRARY) $(DESTDIR)$(LIBDIR)/libselectors.a
 	install -m 644 include/selectors.h $(DESTDIR)$(INCLUDEDIR)/selectors.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-		-e 's|@VERSION@|$(VERSION)|' selectors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/selectors.pc
+	$(SUBSTITUTE) selectors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/selectors.pc
+	for file in selectorsConfig selectorsConfigVersion; do \
+		$(SUBSTITUTE) packaging/$$file.cmake.in > $(DESTDIR)$(CMAKEDIR)/$$file.cmake || exit 1; \
+	done
 	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3
 
-# Removes exactly what `make install` wrote (give it the same PREFIX and DESTDIR); folders stay.
+# The debug info of the installed library, where gdb looks for the file its debuglink names.
+install-debug: stripped
+	install -d $(DESTDIR)$(LIBDIR)/.debug
+	install -m 644 $(STRIPPED_DIR)/$(DEBUG_FILE) $(DESTDIR)$(DEBUG_INSTALLED)
+
+# Removes exactly what `make install` and `make install-debug` wrote (give it the same PREFIX
+# and DESTDIR); folders stay.
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED) $(DEBUG_INSTALLED))
 
 # Lints the manual: mandoc -T lint must report nothing at any level, style included, except
 # "referenced manual not found", which depends on the manuals this machine has (kqueue(2) is

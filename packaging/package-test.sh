@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make package-test: installs libselectors into a temporary prefix and uses it the way a C
-# user would, never the build tree: C and C++ programs built with pkg-config, a CMake project
-# with pkg_check_modules, a static link, examples/ with its plain Makefile. Each program runs
+# user would, never the build tree: C and C++ programs built with pkg-config, CMake projects
+# with find_package (shared and static) and with pkg_check_modules, a static link, examples/
+# with its plain Makefile. Each program runs
 # with the prefix's lib/ as its only source of libselectors (checked with ldd). Then a DESTDIR
 # (staged) install, and uninstall, which must leave nothing of ours behind.
 set -euo pipefail
@@ -50,6 +51,18 @@ soname=libselectors.so.${version%%.*}
 readelf -d "$prefix/lib/libselectors.so.$version" | grep -F "Library soname: [$soname]" ||
     die "the installed library's soname is not $soname"
 
+step "the installed library is stripped; make install-debug adds the file its debuglink names"
+if readelf -S "$prefix/lib/libselectors.so.$version" | grep -q '\.debug_\|\.symtab'; then
+    die "the installed libselectors.so.$version keeps debug info or a symbol table"
+fi
+debug_file=$(readelf --string-dump=.gnu_debuglink "$prefix/lib/libselectors.so.$version" |
+    awk '/\]/ {print $3; exit}')
+[ "$debug_file" = "libselectors.so.$version.debug" ] || die "debuglink names '$debug_file'"
+"$MAKE" -s install-debug PREFIX="$prefix"
+readelf -S "$prefix/lib/.debug/$debug_file" | grep -q '\.debug_line' ||
+    die "lib/.debug/$debug_file has no debug info"
+ls -l "$prefix/lib/libselectors.so.$version" "$prefix/lib/libselectors.a" "$prefix/lib/.debug/$debug_file"
+
 step "every function of the installed header has its man page"
 functions=$(sed -n 's/^[^ *\/#].*[ *]\(sel_[a-z_]*\)(.*/\1/p' "$prefix/include/selectors.h")
 for function in selectors $functions; do
@@ -73,6 +86,26 @@ step "CMake, pkg_check_modules(SELECTORS REQUIRED IMPORTED_TARGET selectors)"
 cmake -S packaging/cmake -B "$work/cmake" -DCMAKE_C_COMPILER="$CC" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 run_installed "$work/cmake/outside"
+
+step "CMake, find_package(selectors 0.1 REQUIRED): selectors::selectors and selectors::selectors_static"
+cmake -S packaging/find-package -B "$work/find-package" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$CC" >/dev/null
+cmake --build "$work/find-package" >/dev/null
+run_installed "$work/find-package/outside"
+if readelf -d "$work/find-package/outside_static" | grep -q 'NEEDED.*libselectors'; then
+    die "outside_static (selectors::selectors_static) needs libselectors.so"
+fi
+env -u LD_LIBRARY_PATH "$work/find-package/outside_static"
+
+step "CMake, find_package(selectors 1.0) is refused: the installed 0.x is another soname"
+mkdir -p "$work/wants-1.0"
+printf 'cmake_minimum_required(VERSION 3.13)\nproject(wants C)\nfind_package(selectors 1.0 REQUIRED)\n' \
+    > "$work/wants-1.0/CMakeLists.txt"
+if cmake -S "$work/wants-1.0" -B "$work/wants-1.0/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    >"$work/wants-1.0.log" 2>&1; then
+    die "find_package(selectors 1.0) accepted version $version"
+fi
+grep -B1 -A1 'compatible with requested version "1.0"' "$work/wants-1.0.log"
 
 step "static, with cc -static \$(pkg-config --static --cflags --libs selectors)"
 # A fully static program proves Libs.private complete. glibc's linker notes about getpwuid_r
