@@ -1,9 +1,10 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test (about 20 minutes on 2 cores): `make check`, then the C tests under
-#                valgrind and the sanitizers, the install as a user would use it, the Python
-#                binding against CPython's own test suite, the benchmarks' smoke run, the soak,
+#   make test    every test (about 20 minutes on 2 cores): `make check`, then the ABI check,
+#                the C tests under valgrind and the sanitizers, the install as a user would use
+#                it, the Python binding against CPython's own test suite, the benchmarks' smoke
+#                run, the soak,
 #                the differential fuzzer, Miri, and the type check of the macOS, BSD, illumos
 #                and Solaris builds (ci/cross-check)
 #   make check   the quick part: lint, then the Rust and C tests and the echo load test
@@ -18,7 +19,7 @@ RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 .PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
-	package-test test-python bench-smoke bench
+	package-test abi-check abi-baseline test-python bench-smoke bench
 
 all: library
 
@@ -32,7 +33,7 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check test-valgrind sanitize c-tests-posix package-test test-python bench-smoke soak fuzz miri \
+test: check abi-check test-valgrind sanitize c-tests-posix package-test test-python bench-smoke soak fuzz miri \
 	cross-check
 
 check: lint test-rust
@@ -157,6 +158,15 @@ man:
 # then uninstalls. Needs pkg-config, cmake, mandoc and binutils.
 package-test: man library
 	MAKE="$(MAKE)" packaging/package-test.sh
+
+# The ABI guard (README, "ABI"): the public ABI of the built library against the committed
+# baseline of its soname, packaging/abi/; fails with abidiff's report on a backward-incompatible
+# change. abi-baseline rewrites the baseline, for a new soname.
+abi-check:
+	packaging/abi.sh check
+
+abi-baseline:
+	packaging/abi.sh baseline
 
 # ---- Reliability: fuzzing, sanitizers, Miri, soak ------------------------------------------
 # (README, "Reliability"). Each target installs what it needs that a fresh machine lacks.
