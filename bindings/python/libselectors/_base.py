@@ -1,42 +1,19 @@
-"""The user-space half of the selectors API, independent of any kernel interface.
+"""The Python-level types of the selectors API: the events, ``SelectorKey``, ``BaseSelector``.
 
-Same names, behaviour and exceptions as CPython 3.11's ``Lib/selectors.py``:
-the events, ``SelectorKey``, the ``BaseSelector`` ABC (for user subclasses),
-the read-only live mapping, and ``_BaseSelectorImpl``, which keeps the
-fd -> SelectorKey table.  That table is what keeps every registered file
-object and data object alive, and only for as long as it is registered.
+Same names, behaviour and exceptions as CPython 3.11's ``Lib/selectors.py``.
+The selectors themselves are the compiled ``_selectors.Selector``, which keeps
+each registration's SelectorKey in the library's ``data`` pointer; this module
+gives it the key type and the read-only mapping class of ``get_map()``.
 """
 
 from abc import ABCMeta, abstractmethod
 from collections import namedtuple
 from collections.abc import Mapping
 
-from . import _library
+from . import _library, _selectors
 
 EVENT_READ = _library.SEL_EVENT_READ
 EVENT_WRITE = _library.SEL_EVENT_WRITE
-_ALL_EVENTS = EVENT_READ | EVENT_WRITE
-
-
-def _check_events(events):
-    """Raise ValueError unless events is a non-empty mask of EVENT_READ|EVENT_WRITE."""
-    if (not events) or (events & ~_ALL_EVENTS):
-        raise ValueError(f"Invalid events: {events!r}")
-
-
-def _fileobj_to_fd(fileobj):
-    """Return the fd of an int or of an object with ``fileno()``; ValueError if there is none."""
-    if isinstance(fileobj, int):
-        fd = fileobj
-    else:
-        try:
-            fd = int(fileobj.fileno())
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"Invalid file object: {fileobj!r}") from None
-    if fd < 0:
-        raise ValueError(f"Invalid file descriptor: {fd}")
-    return fd
-
 
 SelectorKey = namedtuple("SelectorKey", ["fileobj", "fd", "events", "data"])
 SelectorKey.__doc__ = """SelectorKey(fileobj, fd, events, data)
@@ -51,20 +28,15 @@ SelectorKey.data.__doc__ = ("Optional opaque data associated to this file object
                             "For example, this could be used to store a per-client session ID.")
 
 
-class _SelectorMapping(Mapping):
-    """Read-only live mapping of file objects (or fds) to selector keys."""
+class _SelectorMapping(_selectors.Mapping, Mapping):
+    """Read-only live mapping of file objects (or fds) to selector keys.
 
-    def __init__(self, selector):
-        self._selector = selector
+    ``__getitem__``, ``__len__``, ``__iter__``, ``__contains__`` and ``get`` are
+    the compiled base's; ``keys``, ``values``, ``items`` and ``==`` come from
+    collections.abc.Mapping.
+    """
 
-    def __len__(self):
-        return len(self._selector._fd_to_key)
-
-    def __getitem__(self, fileobj):
-        return self._selector._key_of(fileobj)
-
-    def __iter__(self):
-        return iter(self._selector._fd_to_key)
+    __slots__ = ()
 
 
 class BaseSelector(metaclass=ABCMeta):
@@ -143,52 +115,4 @@ class BaseSelector(metaclass=ABCMeta):
         self.close()
 
 
-class _BaseSelectorImpl(BaseSelector):
-    """A selector's user-space bookkeeping: the fd -> SelectorKey table and its mapping.
-
-    Subclasses add the kernel side: they make keys with ``_new_key``, store
-    them in ``_fd_to_key`` once the kernel side accepted them, and find them
-    with ``_key_of``.
-    """
-
-    def __init__(self):
-        self._fd_to_key = {}
-        self._map = _SelectorMapping(self)
-
-    def _fileobj_lookup(self, fileobj):
-        """Return the fd of a file object, searching the table if the object no longer has one.
-
-        The search lets a file object that was closed after registering still
-        be unregistered or looked up.
-        """
-        try:
-            return _fileobj_to_fd(fileobj)
-        except ValueError:
-            for key in self._fd_to_key.values():
-                if key.fileobj is fileobj:
-                    return key.fd
-            raise
-
-    def _new_key(self, fileobj, events, data):
-        """The key of a new registration, after checking events, fd and duplicates (that order)."""
-        _check_events(events)
-        key = SelectorKey(fileobj, self._fileobj_lookup(fileobj), events, data)
-        if key.fd in self._fd_to_key:
-            raise KeyError(f"{fileobj!r} (FD {key.fd}) is already registered")
-        return key
-
-    def _key_of(self, fileobj):
-        """Return the key of a registered file object or fd; KeyError if it is not registered."""
-        try:
-            return self._fd_to_key[self._fileobj_lookup(fileobj)]
-        except KeyError:
-            raise KeyError(f"{fileobj!r} is not registered") from None
-
-    def close(self):
-        """Drop every key (releasing their file and data objects) and the mapping."""
-        self._fd_to_key.clear()
-        self._map = None
-
-    def get_map(self):
-        """Return the live read-only mapping, or None once closed."""
-        return self._map
+_selectors.use_types(SelectorKey, _SelectorMapping)

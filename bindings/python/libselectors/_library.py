@@ -1,73 +1,30 @@
-"""Find and load libselectors.so, and declare its C API (docs/CONTRACT.md) for ctypes.
+"""Find and load libselectors.so into the compiled module ``_selectors`` (docs/CONTRACT.md's C API).
 
-Lookup order: the ``LIBSELECTORS_PATH`` environment variable, then a copy
-shipped inside this package, then the system loader
-(``ctypes.util.find_library('selectors')``).  The first candidate that loads
-and exports ``sel_new`` wins; if none does, importing the package raises
-ImportError naming every candidate and why it was refused.
+Lookup order: the ``LIBSELECTORS_PATH`` environment variable, then the copy
+shipped inside this package (what ``pip install`` puts there), then the
+system loader (``ctypes.util.find_library('selectors')``).  The first
+candidate that loads, exports every ``sel_*`` function the module calls and
+has the major version the module was built for wins; if none does, importing
+the package raises ImportError naming every candidate and why it was refused.
 """
 
-import ctypes
-import errno
 import os
 import sys
 
-# Values fixed by docs/CONTRACT.md.
-SEL_EVENT_READ = 1
-SEL_EVENT_WRITE = 2
-
-SEL_KIND_DEFAULT = 0
-SEL_KIND_SELECT = 1
-SEL_KIND_POLL = 2
-SEL_KIND_EPOLL = 3
-SEL_KIND_KQUEUE = 4
-SEL_KIND_DEVPOLL = 5
-
-SEL_FLAG_EINTR = 1
+from . import _selectors
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _SHARED_LIBRARY_NAME = "libselectors.dylib" if sys.platform == "darwin" else "libselectors.so"
 
-
-class SelSelector(ctypes.Structure):
-    """The opaque ``sel_selector``; only pointers to it are ever used."""
-
-
-class SelKey(ctypes.Structure):
-    """``sel_key``: the C side of a SelectorKey (fd, events, opaque data)."""
-
-    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_uint32), ("data", ctypes.c_void_p)]
-
-
-class SelEvent(ctypes.Structure):
-    """``sel_event``: one entry of a ``sel_select`` result, a key and its ready mask."""
-
-    _fields_ = [("key", SelKey), ("mask", ctypes.c_uint32)]
-
-
-_SELECTOR_P = ctypes.POINTER(SelSelector)
-_KEY_P = ctypes.POINTER(SelKey)
-_EVENT_P = ctypes.POINTER(SelEvent)
-_FD = ctypes.c_int
-_EVENTS = ctypes.c_uint32
-
-# name: (restype, argtypes)
-_PROTOTYPES = {
-    "sel_new": (_SELECTOR_P, [ctypes.c_int, ctypes.c_uint]),
-    "sel_register": (ctypes.c_int, [_SELECTOR_P, _FD, _EVENTS, ctypes.c_void_p, _KEY_P]),
-    "sel_modify": (ctypes.c_int, [_SELECTOR_P, _FD, _EVENTS, ctypes.c_void_p, _KEY_P]),
-    "sel_unregister": (ctypes.c_int, [_SELECTOR_P, ctypes.c_int, _KEY_P]),
-    "sel_select": (ctypes.c_int, [_SELECTOR_P, ctypes.c_double, _EVENT_P, ctypes.c_size_t]),
-    "sel_close": (ctypes.c_int, [_SELECTOR_P]),
-    "sel_get_key": (ctypes.c_int, [_SELECTOR_P, ctypes.c_int, _KEY_P]),
-    "sel_get_map": (ctypes.c_size_t, [_SELECTOR_P, _KEY_P, ctypes.c_size_t]),
-    "sel_kind_of": (ctypes.c_int, [_SELECTOR_P]),
-    "sel_kind_name": (ctypes.c_char_p, [ctypes.c_int]),
-    "sel_fileno": (ctypes.c_int, [_SELECTOR_P]),
-    "sel_wakeup": (ctypes.c_int, [_SELECTOR_P]),
-    "sel_after_fork": (ctypes.c_int, [_SELECTOR_P]),
-    "sel_version": (ctypes.c_uint32, []),
-}
+# Values fixed by docs/CONTRACT.md, as the header defines them (the module is compiled against it).
+SEL_EVENT_READ = _selectors.SEL_EVENT_READ
+SEL_EVENT_WRITE = _selectors.SEL_EVENT_WRITE
+SEL_KIND_DEFAULT = _selectors.SEL_KIND_DEFAULT
+SEL_KIND_SELECT = _selectors.SEL_KIND_SELECT
+SEL_KIND_POLL = _selectors.SEL_KIND_POLL
+SEL_KIND_EPOLL = _selectors.SEL_KIND_EPOLL
+SEL_KIND_KQUEUE = _selectors.SEL_KIND_KQUEUE
+SEL_KIND_DEVPOLL = _selectors.SEL_KIND_DEVPOLL
 
 
 def _candidates():
@@ -87,27 +44,8 @@ def _candidates():
     yield f"system loader find_library('selectors') -> {found!r}", found
 
 
-def _open(name):
-    """Load one candidate and declare the prototypes.
-
-    Raises OSError if the loader refuses it and AttributeError if it lacks a
-    ``sel_*`` function (some other library that happens to be called "selectors").
-    """
-    lib = ctypes.CDLL(name)
-    for function_name, (restype, argtypes) in _PROTOTYPES.items():
-        function = getattr(lib, function_name)
-        function.restype = restype
-        function.argtypes = argtypes
-    # Only sel_new reports through errno.  ctypes' use_errno saves and restores
-    # errno around every call of a function that has it, so it is given to
-    # sel_new alone rather than to the whole library.
-    restype, argtypes = _PROTOTYPES["sel_new"]
-    lib.sel_new = ctypes.CFUNCTYPE(restype, *argtypes, use_errno=True)(("sel_new", lib))
-    return lib
-
-
 def _load():
-    """Return (CDLL, what was loaded) for the first usable candidate, else raise ImportError."""
+    """Load the first usable candidate into _selectors and return its name, else ImportError."""
     refused = []
     for description, name in _candidates():
         if name is None:
@@ -117,50 +55,32 @@ def _load():
             refused.append(f"{description}: no such file")
             continue
         try:
-            return _open(name), name
-        except (OSError, AttributeError) as exc:
+            _selectors.load(name)
+            return name
+        except (OSError, AttributeError, ImportError) as exc:
             refused.append(f"{description}: {exc}")
     raise ImportError(
         "libselectors: cannot load the libselectors shared library; tried, in order:\n  "
         + "\n  ".join(refused)
-        + "\nBuild it with `cargo build --release` and set LIBSELECTORS_PATH to"
-        " target/release/" + _SHARED_LIBRARY_NAME + ", or copy it into " + _PACKAGE_DIR
+        + "\nReinstall the package (pip install ./bindings/python builds the library into it),"
+        " or set LIBSELECTORS_PATH to a built " + _SHARED_LIBRARY_NAME
     )
 
 
-lib, path = _load()
-
-
-def unchecked(function_name):
-    """Another handle on a library function, with its restype but no argtypes, for hot paths.
-
-    With argtypes, ctypes converts every argument through its type's
-    ``from_param`` on each call: about 40% of a ``sel_select(0)`` call
-    (timeit on the project's machine: 1.5 us with argtypes, 0.87 us without,
-    given the same ctypes objects).  Callers of an unchecked function must
-    pass exactly the C types: ctypes objects (c_double, c_size_t, pointers,
-    arrays), None for NULL, and Python ints only for ``int`` / ``uint32_t``
-    values known to fit in 32 bits (ctypes passes ints as C ints, truncating).
-    """
-    function = lib[function_name]  # item access makes a new function object
-    function.restype = _PROTOTYPES[function_name][0]
-    return function
+#: The library that was loaded: a path, or a name the system loader resolved.
+path = _load()
 
 
 def kind_name(kind):
     """CPython's class name for a SEL_KIND_* value (DEFAULT: what it resolves to), or None."""
-    name = lib.sel_kind_name(kind)
-    return None if name is None else name.decode("ascii")
+    return _selectors.kind_name(kind)
 
 
 def provides(kind):
-    """Whether the library implements this kind here: ``sel_new`` fails with ENOSYS when not.
+    """Whether the library implements this kind here (``sel_new`` does not fail with ENOSYS)."""
+    return _selectors.provides(kind)
 
-    Any other failure (say EMFILE) does not prove the kind missing, so the class is
-    still offered and will report that error when instantiated.
-    """
-    probe = lib.sel_new(kind, 0)
-    if not probe:
-        return ctypes.get_errno() != errno.ENOSYS
-    lib.sel_close(probe)
-    return True
+
+def version():
+    """The loaded library's version, packed as ``major << 16 | minor << 8 | patch``."""
+    return _selectors.version()

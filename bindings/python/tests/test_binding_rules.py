@@ -31,7 +31,7 @@ class BindingRulesTest(unittest.TestCase):
     def assert_tables_agree(self, selector):
         """The binding's fd -> key table and the library's registrations hold the same pairs."""
         python_side = sorted((key.fd, key.events) for key in selector.get_map().values())
-        self.assertEqual(python_side, selector._selector.registered())
+        self.assertEqual(python_side, selector._registered())
 
     def test_tables_agree_through_register_modify_unregister(self):
         def check(selector):

@@ -69,7 +69,7 @@ class RlimitNofileTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 selector.register(high_fd, libselectors.EVENT_READ)
             self.assertEqual(len(selector.get_map()), 0)
-            self.assertEqual(selector._selector.registered(), [])
+            self.assertEqual(selector._registered(), [])
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class LibraryLookupTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.root)
         self.package = os.path.join(self.root, "libselectors")
         shutil.copytree(PACKAGE_DIR, self.package,
-                        ignore=shutil.ignore_patterns("*.so", "*.dylib", "__pycache__"))
+                        ignore=shutil.ignore_patterns("libselectors.so", "libselectors.dylib", "__pycache__"))
         self.package_copy = os.path.join(self.package, "libselectors.so")
 
     def import_package(self, code, **env_changes):

@@ -64,7 +64,7 @@ class WakeupTest(unittest.TestCase):
             selector.wakeup()
             self.assertEqual(selector.select(0), [])
             self.assertEqual(len(selector.get_map()), 1)
-            self.assertEqual(selector._selector.registered(),
+            self.assertEqual(selector._registered(),
                              [(self.reader.fileno(), libselectors.EVENT_READ)])
         for_each_selector(self, check)
 
