@@ -54,10 +54,17 @@ cross-check:
 test-valgrind:
 	SELECTORS_TEST_WRAPPER="$(VALGRIND)" $(CARGO) test --test c_api
 
-# The Python binding: CPython's own test_selectors.py against it and the standard module, side
-# by side, and the binding's own tests.
+# The Python binding as users get it: `pip wheel` builds the library and the extension into a
+# wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
+# PYTHONPATH); then CPython's own test_selectors.py runs against it and the standard module,
+# side by side, and the binding's own tests. Building the wheel fetches setuptools from PyPI.
+PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test
 test-python: library
-	LIBSELECTORS_PATH=$(abspath $(RELEASE_DIR))/libselectors.so python3 bindings/python/run_tests.py
+	rm -rf $(PYTHON_WORK) bindings/python/build
+	python3 -m venv $(PYTHON_WORK)/venv
+	python3 -m pip wheel --quiet --no-deps --wheel-dir $(PYTHON_WORK)/wheel ./bindings/python
+	$(PYTHON_WORK)/venv/bin/pip install --quiet --no-index $(PYTHON_WORK)/wheel/libselectors-*.whl
+	env -u LIBSELECTORS_PATH -u PYTHONPATH $(PYTHON_WORK)/venv/bin/python bindings/python/run_tests.py
 
 # The benchmarks at tiny sizes (seconds): every peer builds and runs, no byte is lost.
 bench-smoke:

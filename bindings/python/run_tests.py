@@ -1,6 +1,6 @@
 """Test command of the Python binding: CPython's selectors tests on stdlib and ours, then ours.
 
-Usage: python3 bindings/python/run_tests.py
+Usage: python3 bindings/python/run_tests.py [--in-tree]
 
 Runs, each in a child process (a crash in the library cannot hide the summary):
   1. CPython's Lib/test/test_selectors.py against the standard ``selectors``;
@@ -12,10 +12,12 @@ fails for ours but not for the standard module, or is skipped for ours but
 not for the standard module; it counts as skipped when both skip it or both
 fail it.  Exit status 1 if anything failed.
 
-The library is LIBSELECTORS_PATH if set, else the release build
-($CARGO_TARGET_DIR, default <repo>/target, then release/libselectors.so) when
-it exists, else whatever the package finds on its own.  If the package cannot
-load any, that one import error is the whole report.
+The package under test is the one ``import libselectors`` finds: an installed
+wheel (``make test-python`` installs a fresh one into a new virtual
+environment and runs this with its Python), or, with ``--in-tree``, the
+source tree after ``python3 setup.py build_ext --inplace``.  The package
+loads its own copy of the library unless LIBSELECTORS_PATH names another.
+If the import fails, that one import error is the whole report.
 """
 
 import collections
@@ -27,28 +29,27 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(HERE, "tests")
-REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 CHILD_TIMEOUT = 900  # seconds; the whole CPython suite takes well under a minute
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 
-def child_environment():
-    """The environment for the children: the package importable, the library chosen."""
+def child_environment(in_tree):
+    """The environment for the children: with ``in_tree``, the source package first."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
-    target_dir = os.path.join(REPO, env.get("CARGO_TARGET_DIR") or "target")
-    release_build = os.path.join(target_dir, "release", "libselectors.so")
-    if not env.get("LIBSELECTORS_PATH") and os.path.exists(release_build):
-        env["LIBSELECTORS_PATH"] = release_build
+    if in_tree:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, env.get("PYTHONPATH")]))
     return env
 
 
-def import_error(env):
-    """The error text if ``import libselectors`` fails in a child with ``env``, else None."""
-    proc = subprocess.run([sys.executable, "-c", "import libselectors"], env=env,
+def describe_package(env):
+    """(where the package and its library were found, None) or (None, the import error)."""
+    code = "import libselectors as l; print(l.__file__, l._library.path)"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=TESTS,
                           capture_output=True, text=True)
-    return proc.stderr if proc.returncode else None
+    if proc.returncode:
+        return None, proc.stderr
+    return proc.stdout.strip(), None
 
 
 def run_child(title, args, env):
@@ -117,14 +118,13 @@ def format_counts(counter):
 
 def main():
     """Run the three suites, print the summaries, return the exit status."""
-    env = child_environment()
-    library = env.get("LIBSELECTORS_PATH") or "(whatever the package finds)"
-    print(f"library under test: {library}", flush=True)
-    error = import_error(env)
+    env = child_environment(in_tree="--in-tree" in sys.argv[1:])
+    found, error = describe_package(env)
     if error:
-        print(error + "build the library first: cargo build --release")
+        print(error + "install the package first: pip install ./bindings/python")
         print("0 passed, 1 failed, 0 skipped")
         return 1
+    print(f"package and library under test: {found}", flush=True)
     reference = run_child("CPython's test_selectors against the standard selectors",
                           ["cpython_suite.py", "selectors"], env)
     ours = run_child("CPython's test_selectors against libselectors",
