@@ -789,22 +789,28 @@ Selector_map_getter(SelectorObject *self, void *unused)
     return Selector_get_map(self, NULL);
 }
 
+/* wakeup() and fileno(): a library call that takes the selector alone, on an open one. */
 static PyObject *
-Selector_wakeup(SelectorObject *self, PyObject *unused)
+selector_only_call(SelectorObject *self, int is_wakeup)
 {
     if (self->closed)
         return raise_closed();
-    int code = lib.sel_wakeup(self->sel);
-    return code < 0 ? raise_code(code, Py_None, -1) : Py_NewRef(Py_None);
+    int code = is_wakeup ? lib.sel_wakeup(self->sel) : lib.sel_fileno(self->sel);
+    if (code < 0)
+        return raise_code(code, Py_None, -1);
+    return is_wakeup ? Py_NewRef(Py_None) : PyLong_FromLong(code);
+}
+
+static PyObject *
+Selector_wakeup(SelectorObject *self, PyObject *unused)
+{
+    return selector_only_call(self, 1);
 }
 
 static PyObject *
 Selector_kernel_fileno(SelectorObject *self, PyObject *unused)
 {
-    if (self->closed)
-        return raise_closed();
-    int code = lib.sel_fileno(self->sel);
-    return code < 0 ? raise_code(code, Py_None, -1) : PyLong_FromLong(code);
+    return selector_only_call(self, 0);
 }
 
 /* In a child after fork(): the library's sel_after_fork, then the keys of registrations it
