@@ -1,4 +1,4 @@
-"""Find and load libselectors.so into the compiled module ``_selectors`` (docs/CONTRACT.md's C API).
+"""Find and load libselectors.so into the compiled module ``_selectors`` (docs/CONTRACT.md).
 
 Lookup order: the ``LIBSELECTORS_PATH`` environment variable, then the copy
 shipped inside this package (what ``pip install`` puts there), then the

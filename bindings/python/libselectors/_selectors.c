@@ -81,7 +81,7 @@ raise_errno(int number)
     return PyErr_SetFromErrno(PyExc_OSError);
 }
 
-/* CONTRACT.md's table: -EINVAL is ValueError, -EEXIST / -ENOENT are KeyError, anything else
+/* docs/CONTRACT.md's table: -EINVAL is ValueError, -EEXIST / -ENOENT are KeyError, anything else
  * the kernel's OSError (PyErr_SetFromErrno picks the subclass: PermissionError, ...). */
 static PyObject *
 raise_code(int code, PyObject *fileobj, int fd)
