@@ -21,12 +21,6 @@ struct change {
     int result;
 };
 
-static void wait_until_blocked(long tid) {
-    double started = now_seconds();
-    while (!blocked_in_readiness_wait(tid, now_seconds() - started))
-        CHECK(now_seconds() - started < 10.0);
-}
-
 static void *change_when_blocked(void *arg) {
     struct change *change = (struct change *)arg;
     wait_until_blocked(change->waiter);

@@ -3,7 +3,8 @@
 //! Each function validates its pointers, converts its arguments, calls the safe core and maps
 //! the result to the contract's convention (`>= 0` or a negative errno). A panic is a bug of
 //! ours; `catch_unwind` turns it into `-ENOTRECOVERABLE` (NULL with `errno` for `sel_new`)
-//! instead of aborting the host program, since runtimes that embed us must survive our bugs.
+//! instead of aborting the host program, since runtimes that embed us must survive our bugs; the
+//! selector stays usable for the calls after it (see `crate::shared` and `crate::fault`).
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::mem::{align_of, size_of, MaybeUninit};
@@ -382,5 +383,30 @@ pub extern "C" fn sel_supports(kind: c_int, events: u32) -> c_int {
     guard(PANICKED, || match Kind::from_raw(kind) {
         Some(kind) if valid_interest(events) => c_int::from(kind.supports(events)),
         _ => Errno(libc::EINVAL).negated(),
+    })
+}
+
+/// Test hook of debug builds, not in the header and absent from release builds: makes the next
+/// call that reaches `stage` (a name from `src/fault.rs`: `"register:kernel"`, …) panic there,
+/// once, so `c_tests/panics.c` can prove the selector stays usable after a panic.
+///
+/// Returns 0, or `-EINVAL` for a NULL or unknown name.
+///
+/// # Safety
+/// `stage` is NULL or a NUL-terminated string.
+#[cfg(debug_assertions)]
+#[no_mangle]
+pub unsafe extern "C" fn sel_debug_inject_panic(stage: *const c_char) -> c_int {
+    guard(PANICKED, || {
+        if stage.is_null() {
+            return Errno(libc::EINVAL).negated();
+        }
+        // SAFETY: the caller's promise, as documented above.
+        let name = unsafe { std::ffi::CStr::from_ptr(stage) };
+        if crate::fault::arm(name.to_bytes()) {
+            0
+        } else {
+            Errno(libc::EINVAL).negated()
+        }
     })
 }

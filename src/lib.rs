@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod errno;
 pub mod error_text;
 pub mod events;
+pub mod fault;
 pub mod ffi;
 pub mod growth;
 pub mod key;

@@ -15,6 +15,7 @@ use crate::errno::{Errno, Result};
 use crate::events::{
     valid_interest, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR, SEL_FLAG_MODES,
 };
+use crate::fault::{reach, Stage};
 use crate::key::{SelEvent, SelKey};
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -26,6 +27,19 @@ pub struct Selector {
     waker_fd: RawFd,
     report_interrupts: bool,
     accepts_modes: bool,
+    /// The change in progress between the kernel and the registry, if any: a panic there leaves
+    /// it set, and [`Selector::settle`] puts the two back in agreement.
+    unsettled: Option<Unsettled>,
+}
+
+/// One fd's change that a panic may have cut off between the kernel and the registry.
+#[derive(Clone, Copy, Debug)]
+enum Unsettled {
+    /// The kernel may watch `fd` under `token` although the registry lacks it: a register
+    /// before its record, or an unregister after its record is gone.
+    KernelOnly { fd: RawFd, token: u32 },
+    /// The kernel may watch `fd` for other events than the registry holds: a modify.
+    Interest { fd: RawFd },
 }
 
 impl Selector {
@@ -46,6 +60,7 @@ impl Selector {
             waker_fd,
             report_interrupts: flags & SEL_FLAG_EINTR != 0,
             accepts_modes: flags & SEL_FLAG_MODES != 0,
+            unsettled: None,
         })
     }
 
@@ -96,7 +111,11 @@ impl Selector {
         }
         self.backend.admit(fd)?;
         let token = self.backend.add(fd, events)?;
-        Ok(self.registry.insert(fd, events, data, token))
+        self.unsettled = Some(Unsettled::KernelOnly { fd, token });
+        reach(Stage::RegisterKernel);
+        let key = self.registry.insert(fd, events, data, token);
+        self.unsettled = None;
+        Ok(key)
     }
 
     /// Python's `modify`: a change of data alone makes no system call (except for a oneshot
@@ -111,6 +130,7 @@ impl Selector {
             .ok_or(Errno(libc::ENOENT))?;
         self.check_interest(events)?;
         if events != current.events || events & SEL_EVENT_ONESHOT != 0 {
+            self.unsettled = Some(Unsettled::Interest { fd });
             match self.backend.modify(fd, token, events) {
                 Ok(changed) => token = changed,
                 Err(err) => {
@@ -118,10 +138,11 @@ impl Selector {
                     return Err(err);
                 }
             }
+            reach(Stage::ModifyKernel);
         }
-        self.registry
-            .update(fd, events, data, token)
-            .ok_or(Errno(libc::ENOENT))
+        let key = self.registry.update(fd, events, data, token);
+        self.unsettled = None;
+        key.ok_or(Errno(libc::ENOENT))
     }
 
     /// Python's `unregister`; succeeds even when the fd was closed, or its number reused.
@@ -130,10 +151,49 @@ impl Selector {
             return Err(Errno(libc::EBADF));
         }
         let (key, token) = self.registry.remove(fd).ok_or(Errno(libc::ENOENT))?;
-        if let Some(moved) = self.backend.remove(fd, token) {
+        self.unsettled = Some(Unsettled::KernelOnly { fd, token });
+        reach(Stage::UnregisterRegistry);
+        self.forget_in_kernel(fd, token);
+        Ok(key)
+    }
+
+    /// Stops the kernel watching `fd` under `token`, and follows a registration the backend
+    /// moved. Settles the change at once: a second removal would take another fd's entry (poll).
+    fn forget_in_kernel(&mut self, fd: RawFd, token: u32) {
+        let moved = self.backend.remove(fd, token);
+        self.unsettled = None;
+        if let Some(moved) = moved {
             self.registry.set_token(moved.fd, moved.token);
         }
-        Ok(key)
+    }
+
+    /// Puts the kernel back in agreement with the registry after a panic cut a change off
+    /// (the registry is the truth: a register that did not record its fd is undone in the
+    /// kernel, an unregister is finished there, a modify's kernel side is made the registry's
+    /// again, or the fd unregistered if the kernel now refuses it, as a failed modify does).
+    /// Idempotent: a panic inside it leaves the same work for the next call.
+    pub fn settle(&mut self) {
+        match self.unsettled {
+            None => {}
+            Some(Unsettled::KernelOnly { fd, token }) => {
+                if self.registry.contains(fd) {
+                    self.unsettled = None;
+                } else {
+                    self.forget_in_kernel(fd, token);
+                }
+            }
+            Some(Unsettled::Interest { fd }) => {
+                if let Some((key, token)) = self.registry.get_with_token(fd) {
+                    match self.backend.modify(fd, token, key.events) {
+                        Ok(token) => self.registry.set_token(fd, token),
+                        Err(_) => {
+                            let _ = self.unregister(fd);
+                        }
+                    }
+                }
+                self.unsettled = None;
+            }
+        }
     }
 
     /// Python's `get_key`.
@@ -167,6 +227,7 @@ impl Selector {
             waker_fd,
             report_interrupts: self.report_interrupts,
             accepts_modes: self.accepts_modes,
+            unsettled: None,
         };
         Ok((forked, dropped))
     }

@@ -13,11 +13,12 @@
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::backend::waker::Waker;
 use crate::deadline::Deadline;
 use crate::errno::{Errno, Result};
+use crate::fault::{reach, Stage};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::selector::Selector;
@@ -44,7 +45,9 @@ impl SharedSelector {
     pub fn new(kind: Option<Kind>, flags: u32) -> Result<SharedSelector> {
         let waker = Waker::new()?;
         let selector = Selector::new(kind, flags, waker.watched_fd())?;
-        Ok(SharedSelector::from_parts(waker, selector))
+        let shared = SharedSelector::from_parts(waker, selector);
+        reach(Stage::New);
+        Ok(shared)
     }
 
     fn from_parts(waker: Waker, selector: Selector) -> SharedSelector {
@@ -60,21 +63,41 @@ impl SharedSelector {
     /// The selector, for one call of a thread that is not waiting in `select`: at once when it
     /// is free, else after asking the waiting thread to step aside.
     pub fn lock(&self) -> MutexGuard<'_, Selector> {
-        if let Ok(guard) = self.selector.try_lock() {
-            return guard;
-        }
-        self.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
-        // A full channel is already signalled; any other failure leaves the lock holder to
-        // finish on its own, which it does at its deadline.
-        let _ = self.waker.wake();
-        let guard = self.lock_plainly();
-        self.waiting_for_lock.fetch_sub(1, Ordering::SeqCst);
+        let guard = match self.selector.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => self.recovered(poisoned),
+            Err(TryLockError::WouldBlock) => {
+                self.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
+                // A full channel is already signalled; any other failure leaves the lock holder
+                // to finish on its own, which it does at its deadline.
+                let _ = self.waker.wake();
+                let guard = self.lock_plainly();
+                self.waiting_for_lock.fetch_sub(1, Ordering::SeqCst);
+                guard
+            }
+        };
+        reach(Stage::Lock);
         guard
     }
 
     /// The lock, also after a panic in another call (which returned `-ENOTRECOVERABLE`).
     fn lock_plainly(&self) -> MutexGuard<'_, Selector> {
-        self.selector.lock().unwrap_or_else(PoisonError::into_inner)
+        self.selector
+            .lock()
+            .unwrap_or_else(|poisoned| self.recovered(poisoned))
+    }
+
+    /// The lock that a call which panicked while holding it left poisoned: the kernel put back
+    /// in agreement with the registry, and the lock made plain again, so that the calls after a
+    /// panic (`-ENOTRECOVERABLE`) find the selector as usable as before it.
+    fn recovered<'a>(
+        &'a self,
+        poisoned: PoisonError<MutexGuard<'a, Selector>>,
+    ) -> MutexGuard<'a, Selector> {
+        let mut guard = poisoned.into_inner();
+        self.selector.clear_poison();
+        guard.settle();
+        guard
     }
 
     /// Python's `select`: waits up to `timeout` seconds (`< 0` or infinite: for ever; NaN:
@@ -83,18 +106,17 @@ impl SharedSelector {
     /// never returns before the deadline unless woken. `EBUSY` while another thread selects.
     pub fn select(&self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
         let deadline = Deadline::after_seconds(timeout)?;
-        if self.selecting.swap(true, Ordering::Acquire) {
-            return Err(Errno(libc::EBUSY));
-        }
-        let selected = self.select_alone(deadline, out);
-        self.selecting.store(false, Ordering::Release);
-        selected
+        let _turn = WaiterTurn::take(self)?;
+        self.select_alone(deadline, out)
     }
 
     fn select_alone(&self, deadline: Deadline, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
         let mut selector = self.lock_plainly();
+        reach(Stage::SelectWait);
         loop {
-            match selector.wait_once(deadline.next_wait(), out) {
+            let waited = selector.wait_once(deadline.next_wait(), out);
+            reach(Stage::SelectReported);
+            match waited {
                 Ok(waited) => {
                     let woken =
                         waited.waker_fired && self.woken_by_caller.swap(false, Ordering::AcqRel);
@@ -145,6 +167,7 @@ impl SharedSelector {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         let (child, dropped) = parent.forked(waker.watched_fd())?;
+        reach(Stage::AfterFork);
         let parent = std::mem::replace(self, SharedSelector::from_parts(waker, child));
         parent
             .selector
@@ -152,6 +175,30 @@ impl SharedSelector {
             .unwrap_or_else(PoisonError::into_inner)
             .release_after_fork();
         Ok(dropped)
+    }
+}
+
+/// The one waiter's turn in `select`: taken with `EBUSY` while another thread has it, and given
+/// back when the call returns or unwinds, so a panic never leaves every later `select` refused.
+struct WaiterTurn<'a>(&'a SharedSelector);
+
+impl<'a> WaiterTurn<'a> {
+    fn take(shared: &'a SharedSelector) -> Result<WaiterTurn<'a>> {
+        if shared.selecting.swap(true, Ordering::Acquire) {
+            return Err(Errno(libc::EBUSY));
+        }
+        Ok(WaiterTurn(shared))
+    }
+}
+
+impl Drop for WaiterTurn<'_> {
+    fn drop(&mut self) {
+        // A call that panics may have drained a caller's wakeup without returning for it: the
+        // wakeup is signalled again, so that it ends the next select as the contract says.
+        if std::thread::panicking() && self.0.woken_by_caller.load(Ordering::Acquire) {
+            let _ = self.0.waker.wake();
+        }
+        self.0.selecting.store(false, Ordering::Release);
     }
 }
 

@@ -89,5 +89,5 @@ macro_rules! c_programs {
 
 c_programs!(
     api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
-    threads, timeouts, wakeup, faults, fuzz_found, strerror,
+    threads, timeouts, wakeup, faults, fuzz_found, strerror, panics,
 );

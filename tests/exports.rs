@@ -2,6 +2,9 @@
 //! `#[no_mangle]` function, whatever its name), exactly those the header declares, and carries
 //! the soname `libselectors.so.MAJOR`. Reads it with binutils' `nm` and `readelf`, as a
 //! packager would. Linux only, like the soname's link argument in build.rs.
+//!
+//! A debug build also exports the test hook `sel_debug_inject_panic` (`src/fault.rs`), which
+//! the header leaves out; a release build must not (`make sanitize` checks that library).
 #![cfg(target_os = "linux")]
 
 mod support;
@@ -36,13 +39,21 @@ fn inspect(tool: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("the output is text")
 }
 
+/// The test hook that debug builds export beside the header's functions.
+const DEBUG_HOOK: &str = "sel_debug_inject_panic";
+
 #[test]
 fn exports_exactly_the_header_functions() {
-    let exported: BTreeSet<String> = inspect("nm", &["-D", "--defined-only"])
+    let mut exported: BTreeSet<String> = inspect("nm", &["-D", "--defined-only"])
         .lines()
         .filter_map(|line| line.split_whitespace().nth(2))
         .map(str::to_owned)
         .collect();
+    assert_eq!(
+        exported.remove(DEBUG_HOOK),
+        cfg!(debug_assertions),
+        "{DEBUG_HOOK} is exported exactly by debug builds"
+    );
     let foreign: Vec<&String> = exported
         .iter()
         .filter(|name| !name.starts_with("sel_"))

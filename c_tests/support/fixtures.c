@@ -201,6 +201,12 @@ int blocked_in_readiness_wait(long tid, double waited) {
 }
 #endif
 
+void wait_until_blocked(long tid) {
+    double started = now_seconds();
+    while (!blocked_in_readiness_wait(tid, now_seconds() - started))
+        CHECK(now_seconds() - started < 10.0);
+}
+
 /* Waits up to `seconds` for `fd` to be readable; returns whether it is. */
 static int readable_within(int fd, double seconds) {
     struct pollfd entry;

@@ -109,6 +109,9 @@ long current_thread_id(void);
  */
 int blocked_in_readiness_wait(long tid, double waited);
 
+/** Returns once thread `tid` sleeps in a readiness wait (see above); fails after 10 s. */
+void wait_until_blocked(long tid);
+
 /**
  * How many fds this process has open; with `fds`, also the fds, ascending, in
  * fds[0..return) (at most `cap`). Linux lists /proc/self/fd; elsewhere every number below the
