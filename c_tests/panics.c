@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -199,11 +200,9 @@ static void panic_after_the_wait(int kind) {
 static void wakeup_outlives_a_panicked_select(int kind) {
     sel_selector *sel = open_selector(kind, 0);
     sel_event events[4];
-    double started = now_seconds();
     CHECK_EQ(sel_wakeup(sel), 0);
     arm("select:reported");
-    CHECK_EQ(sel_select(sel, 10.0, events, 4), -ENOTRECOVERABLE);
-    CHECK(now_seconds() - started < SLACK_SECONDS);
+    CHECK_EQ(sel_select(sel, -1.0, events, 4), -ENOTRECOVERABLE);
     check_select_woken_at_once(sel);
     check_select_waits(sel, 0.05);
     check_usable(sel);
@@ -255,7 +254,6 @@ static void panic_in_another_thread_during_the_wait(int kind) {
     struct panicking_registrar registrar;
     sel_event events[4];
     pthread_t thread;
-    double started;
     int pair[2];
     make_socketpair(pair);
     write_byte(pair[1]);
@@ -263,9 +261,7 @@ static void panic_in_another_thread_during_the_wait(int kind) {
     registrar.waiter = current_thread_id();
     registrar.fd = pair[0];
     CHECK_EQ(pthread_create(&thread, NULL, register_twice_when_blocked, &registrar), 0);
-    started = now_seconds();
-    CHECK_EQ(sel_select(sel, 10.0, events, 4), 1);
-    CHECK(now_seconds() - started < SLACK_SECONDS);
+    CHECK_EQ(sel_select(sel, -1.0, events, 4), 1);
     CHECK_EQ(pthread_join(thread, NULL), 0);
     CHECK_EQ(registrar.panicked, -ENOTRECOVERABLE);
     CHECK_EQ(registrar.registered, 0);
@@ -293,5 +289,7 @@ static const struct test_case cases[] = {
 };
 
 int main(int argc, char **argv) {
+    /* A backtrace per injected panic only slows the cases down (minutes under valgrind). */
+    CHECK_EQ(setenv("RUST_BACKTRACE", "0", 1), 0);
     return run_tests(argc, argv, cases, COUNT_OF(cases));
 }
