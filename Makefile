@@ -104,7 +104,8 @@ STATIC_LIBRARY := $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(RELEA
 
 # Every file `make install` writes, and so every file `make uninstall` removes.
 INSTALLED := $(LIBDIR)/libselectors.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libselectors.so \
-	$(LIBDIR)/libselectors.a $(INCLUDEDIR)/selectors.h $(PKGCONFIGDIR)/selectors.pc \
+	$(LIBDIR)/libselectors.a $(INCLUDEDIR)/selectors.h $(INCLUDEDIR)/selectors.hpp \
+	$(PKGCONFIGDIR)/selectors.pc \
 	$(CMAKEDIR)/selectorsConfig.cmake $(CMAKEDIR)/selectorsConfigVersion.cmake \
 	$(addprefix $(MANDIR)/man3/,$(notdir $(MAN_PAGES)))
 DEBUG_INSTALLED := $(LIBDIR)/.debug/$(DEBUG_FILE)
@@ -123,8 +124,9 @@ stripped: library
 		$(STRIPPED_DIR)/libselectors.so
 	strip --strip-debug -o $(STRIPPED_DIR)/libselectors.a $(RELEASE_DIR)/libselectors.a
 
-# The shared and static library with the soname and dev symlinks, the header, the pkg-config
-# and CMake files and the manual, under $(DESTDIR)$(PREFIX). No root needed for a prefix you own.
+# The shared and static library with the soname and dev symlinks, the header and its C++17
+# wrapper, the pkg-config and CMake files and the manual, under $(DESTDIR)$(PREFIX). No root
+# needed for a prefix you own.
 install: $(if $(filter yes,$(INSTALL_STRIPPED)),stripped,library)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
@@ -133,6 +135,7 @@ install: $(if $(filter yes,$(INSTALL_STRIPPED)),stripped,library)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libselectors.so
 	install -m 644 $(STATIC_LIBRARY) $(DESTDIR)$(LIBDIR)/libselectors.a
 	install -m 644 include/selectors.h $(DESTDIR)$(INCLUDEDIR)/selectors.h
+	install -m 644 include/selectors.hpp $(DESTDIR)$(INCLUDEDIR)/selectors.hpp
 	$(SUBSTITUTE) selectors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/selectors.pc
 	for file in selectorsConfig selectorsConfigVersion; do \
 		$(SUBSTITUTE) packaging/$$file.cmake.in > $(DESTDIR)$(CMAKEDIR)/$$file.cmake || exit 1; \
@@ -187,6 +190,8 @@ C_TEST_PROGRAMS := $(basename $(notdir $(wildcard c_tests/*.c)))
 # panics.c arms the test hook that only debug builds have (src/fault.rs); the release library
 # these programs link must not carry it, which `sanitize` checks.
 SANITIZED_PROGRAMS := $(filter-out panics,$(C_TEST_PROGRAMS))
+CXX_TEST_PROGRAMS := $(basename $(notdir $(wildcard cxx_tests/*.cpp)))
+SANITIZE_SUPPORT := $(patsubst c_tests/support/%.c,$(WORK_DIR)/sanitize/%.o,$(wildcard c_tests/support/*.c))
 
 .PHONY: fuzz fuzz-test fuzz-seeds fuzz-tools sanitize c-tests-posix miri soak
 
@@ -209,8 +214,8 @@ fuzz-test: fuzz-tools
 fuzz-seeds: fuzz-tools
 	cd fuzz && $(CARGO) +nightly run --bin write_seeds
 
-# The C tests built with AddressSanitizer and UndefinedBehaviorSanitizer against the release
-# libselectors.so, each case in its own process.
+# The C tests, and the C++ tests of selectors.hpp, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer against the release libselectors.so, each case in its own process.
 sanitize: library
 	! nm -D --defined-only $(RELEASE_DIR)/libselectors.so | grep sel_debug_
 	mkdir -p $(WORK_DIR)/sanitize
@@ -219,8 +224,17 @@ sanitize: library
 			c_tests/$$program.c c_tests/support/*.c -L$(RELEASE_DIR) -lselectors -lpthread -lm \
 			-Wl,-rpath,$(abspath $(RELEASE_DIR)) || exit 1; \
 	done
+	for support in c_tests/support/*.c; do \
+		$(CC) -std=c99 $(SANITIZE_FLAGS) -Iinclude -c -o $(WORK_DIR)/sanitize/$$(basename $$support .c).o \
+			$$support || exit 1; \
+	done
+	for program in $(CXX_TEST_PROGRAMS); do \
+		$(CXX) -std=c++17 $(SANITIZE_FLAGS) -Iinclude -Ic_tests/support -o $(WORK_DIR)/sanitize/$$program \
+			cxx_tests/$$program.cpp $(SANITIZE_SUPPORT) \
+			-L$(RELEASE_DIR) -lselectors -lpthread -lm -Wl,-rpath,$(abspath $(RELEASE_DIR)) || exit 1; \
+	done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		tools/run_c_cases.sh $(addprefix $(WORK_DIR)/sanitize/,$(SANITIZED_PROGRAMS))
+		tools/run_c_cases.sh $(addprefix $(WORK_DIR)/sanitize/,$(SANITIZED_PROGRAMS) $(CXX_TEST_PROGRAMS))
 
 # The C tests as macOS and the BSDs build them, checked here: compiled with POSIX headers alone
 # and the Linux-only cases turned off, then run against the release libselectors.so, where those

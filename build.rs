@@ -14,13 +14,20 @@ use std::path::{Path, PathBuf};
 /// The C test that is also compiled as C++, to prove the header and the API work from C++.
 const CXX_TEST: &str = "header";
 
-/// The flags every C program is held to (the C++ build of the header test uses `-std=c++11`).
+/// The flags every C and C++ program is held to, beside its language's `-std`.
 const STRICT_FLAGS: [&str; 5] = ["-Wall", "-Wextra", "-Werror", "-pedantic", "-Wshadow"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets the manifest dir"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in ["src", "cbindgen.toml", "c_tests", "examples"] {
+    for watched in [
+        "src",
+        "cbindgen.toml",
+        "c_tests",
+        "cxx_tests",
+        "examples",
+        "include/selectors.hpp",
+    ] {
         println!("cargo:rerun-if-changed={watched}");
     }
     println!("cargo:rerun-if-env-changed=SELECTORS_BLESS_HEADER");
@@ -44,40 +51,70 @@ fn main() {
     }
 }
 
-/// Compiles every C test and example; returns the manifest: one line per program, its name,
-/// its language and its objects.
+/// The language a program is compiled as: the C API's C99, the C++11 the header promises to
+/// work with, or the C++17 that `selectors.hpp` needs.
+#[derive(Clone, Copy, PartialEq)]
+enum Language {
+    C99,
+    Cxx11,
+    Cxx17,
+}
+
+/// Compiles every C test and example, the C++ tests of `selectors.hpp` and the C++ examples;
+/// returns the manifest: one line per program, its name, its language and its objects.
 fn compile_c_programs(root: &Path, include: &Path, out: &Path) -> String {
     let support_dir = root.join("c_tests/support");
+    // selectors.hpp is written by hand, beside the committed selectors.h that it includes.
+    let wrapper_include = root.join("include");
     let support = compile(
-        &c_sources(&support_dir),
+        &sources(&support_dir, "c"),
         &[include, &support_dir],
         out,
         "support",
-        false,
+        Language::C99,
     );
     let mut manifest = String::new();
-    for test in c_sources(&root.join("c_tests")) {
+    for test in sources(&root.join("c_tests"), "c") {
         let name = stem(&test);
         let mut objects = compile(
             std::slice::from_ref(&test),
             &[include, &support_dir],
             out,
             &name,
-            false,
+            Language::C99,
         );
         objects.extend_from_slice(&support);
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
         if name == CXX_TEST {
             let name = format!("{name}_cxx");
-            let mut objects = compile(&[test], &[include, &support_dir], out, &name, true);
+            let mut objects = compile(
+                &[test],
+                &[include, &support_dir],
+                out,
+                &name,
+                Language::Cxx11,
+            );
             objects.extend_from_slice(&support);
             writeln!(manifest, "{name}\tc++\t{}", join(&objects)).unwrap();
         }
     }
-    for example in c_sources(&root.join("examples")) {
+    for test in sources(&root.join("cxx_tests"), "cpp") {
+        let name = stem(&test);
+        let includes = [wrapper_include.as_path(), &support_dir];
+        let mut objects = compile(&[test], &includes, out, &name, Language::Cxx17);
+        objects.extend_from_slice(&support);
+        writeln!(manifest, "{name}\tc++\t{}", join(&objects)).unwrap();
+    }
+    for example in sources(&root.join("examples"), "c") {
         let name = stem(&example);
-        let objects = compile(&[example], &[include], out, &name, false);
+        let objects = compile(&[example], &[include], out, &name, Language::C99);
         writeln!(manifest, "{name}\tc\t{}", join(&objects)).unwrap();
+    }
+    // A C++ example is named like examples/Makefile names it: echo_server.cpp is echo_server_cxx.
+    for example in sources(&root.join("examples"), "cpp") {
+        let name = format!("{}_cxx", stem(&example));
+        let objects = compile(&[example], &[&wrapper_include], out, &name, Language::Cxx17);
+        writeln!(manifest, "{name}\tc++\t{}", join(&objects)).unwrap();
     }
     manifest
 }
@@ -157,8 +194,8 @@ fn generate_header(root: &Path, include: &Path) {
     }
 }
 
-/// The `.c` files of a folder, sorted.
-fn c_sources(dir: &Path) -> Vec<PathBuf> {
+/// The files of a folder with the extension `ext`, sorted.
+fn sources(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut sources: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -166,7 +203,7 @@ fn c_sources(dir: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    sources.retain(|path| path.extension().is_some_and(|ext| ext == "c"));
+    sources.retain(|path| path.extension().is_some_and(|found| found == ext));
     sources.sort();
     sources
 }
@@ -186,21 +223,26 @@ fn join(paths: &[PathBuf]) -> String {
         .join(" ")
 }
 
-/// Compiles `sources` into objects under `OUT_DIR/<name>`; as C99, or as C++11 when `cpp`.
+/// Compiles `sources` into objects under `OUT_DIR/<name>` as `language`.
 fn compile(
     sources: &[PathBuf],
     includes: &[&Path],
     out: &Path,
     name: &str,
-    cpp: bool,
+    language: Language,
 ) -> Vec<PathBuf> {
+    let cpp = language != Language::C99;
     let mut build = cc::Build::new();
     build.includes(includes);
     build
         .cpp(cpp)
         .out_dir(out.join(name))
         .cargo_metadata(false)
-        .flag(if cpp { "-std=c++11" } else { "-std=c99" });
+        .flag(match language {
+            Language::C99 => "-std=c99",
+            Language::Cxx11 => "-std=c++11",
+            Language::Cxx17 => "-std=c++17",
+        });
     if cpp {
         build.flag("-xc++");
     }

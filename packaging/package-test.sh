@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make package-test: installs libselectors into a temporary prefix and uses it the way a C
-# user would, never the build tree: C and C++ programs built with pkg-config, CMake projects
-# with find_package (shared and static) and with pkg_check_modules, a static link, examples/
-# with its plain Makefile. Each program runs
+# user would, never the build tree: C and C++ programs built with pkg-config (one of them on the
+# C++17 wrapper selectors.hpp), CMake projects with find_package (shared and static) and with
+# pkg_check_modules, a static link, examples/ with its plain Makefile. Each program runs
 # with the prefix's lib/ as its only source of libselectors (checked with ldd). Then a DESTDIR
 # (staged) install, and uninstall, which must leave nothing of ours behind.
 set -euo pipefail
@@ -82,6 +82,12 @@ step "C++, with c++ \$(pkg-config --cflags --libs selectors)"
     -o "$bin/outside_cxx"
 run_installed "$bin/outside_cxx"
 
+step "C++17 on the installed selectors.hpp, with c++ \$(pkg-config --cflags --libs selectors)"
+# shellcheck disable=SC2046
+"$CXX" -std=c++17 "${STRICT[@]}" -Wconversion -Wsign-conversion -Wold-style-cast -Wshadow \
+    packaging/outside_wrapper.cpp $(pkg-config --cflags --libs selectors) -o "$bin/outside_wrapper"
+run_installed "$bin/outside_wrapper"
+
 step "CMake, pkg_check_modules(SELECTORS REQUIRED IMPORTED_TARGET selectors)"
 cmake -S packaging/cmake -B "$work/cmake" -DCMAKE_C_COMPILER="$CC" >/dev/null
 cmake --build "$work/cmake" >/dev/null
@@ -123,6 +129,9 @@ cp -r examples "$work/examples"
 "$MAKE" -s -C "$work/examples" CC="$CC"
 for example in "$work"/examples/*.c; do
     check_loads_installed "${example%.c}"
+done
+for example in "$work"/examples/*.cpp; do
+    check_loads_installed "${example%.cpp}_cxx"
 done
 
 step "make uninstall PREFIX=$prefix"

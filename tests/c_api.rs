@@ -75,13 +75,14 @@ macro_rules! c_programs {
             }
         )*
 
-        /// Every C test program build.rs compiled has a test here (examples have their own).
+        /// Every C and C++ test program build.rs compiled has a test here (examples have their
+        /// own).
         #[test]
         fn every_c_program_runs() {
             let listed = [$(stringify!($name)),*];
             for name in support::program_names() {
                 let is_example = name.starts_with("echo_server");
-                assert!(is_example || listed.contains(&name), "c_tests/{name}.c has no test in tests/c_api.rs");
+                assert!(is_example || listed.contains(&name), "test program {name} has no test in tests/c_api.rs");
             }
         }
     };
@@ -89,5 +90,5 @@ macro_rules! c_programs {
 
 c_programs!(
     api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
-    threads, timeouts, wakeup, faults, fuzz_found, strerror, panics,
+    threads, timeouts, wakeup, faults, fuzz_found, strerror, panics, wrapper, wrapper_errors,
 );
