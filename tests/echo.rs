@@ -1,5 +1,6 @@
-//! The echo server example (`examples/echo_server.c`) on a real loopback socket: a session like
-//! `nc localhost 12345`, a load that checks every byte, and a clean stop on SIGTERM.
+//! The echo server examples on a real loopback socket: a session like `nc localhost 12345`, a
+//! load that checks every byte, and a clean stop on SIGTERM. Each test runs for both servers,
+//! `examples/echo_server.c` on the C API and `examples/echo_server.cpp` on `selectors.hpp`.
 //!
 //! Linux only: build.rs compiles the C programs for native Linux builds alone.
 #![cfg(target_os = "linux")]
@@ -12,6 +13,11 @@ use std::process::{Child, ChildStdout, Stdio};
 use std::thread;
 use std::time::Duration;
 
+/// The C example, as build.rs names it.
+const C_SERVER: &str = "echo_server";
+/// The C++ example (`examples/echo_server.cpp`), as build.rs and `examples/Makefile` name it.
+const CXX_SERVER: &str = "echo_server_cxx";
+
 /// A running echo server and the port it listens on.
 struct Server {
     child: Child,
@@ -20,9 +26,9 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the example on any free port (`args` come before the port).
-    fn start(args: &[&str]) -> Server {
-        let program = support::link("echo_server");
+    /// Starts the example `program` on any free port (`args` come before the port).
+    fn start(program: &str, args: &[&str]) -> Server {
+        let program = support::link(program);
         let mut child = support::command(&program)
             .args(args)
             .arg("0")
@@ -95,9 +101,9 @@ fn echo_and_verify(server: &Server, client: usize, message: Vec<u8>) {
     assert!(echoed == expected, "client {client}: bytes corrupted");
 }
 
-#[test]
-fn a_session_like_nc() {
-    let server = Server::start(&[]);
+/// One client's session, as with `nc`: the echo, and the server's messages about it.
+fn a_session_like_nc(program: &str) {
+    let server = Server::start(program, &[]);
     let mut stream = server.connect();
     stream.write_all(b"hello, selectors\n").unwrap();
     let mut reply = [0u8; 17];
@@ -113,9 +119,9 @@ fn a_session_like_nc() {
     assert!(output.contains("Echo server stopped"), "{output}");
 }
 
-#[test]
-fn load_loses_no_byte() {
-    let server = Server::start(&["-q"]);
+/// 40 pipelined clients at once, up to 4 MiB each: every byte comes back, in order.
+fn load_loses_no_byte(program: &str) {
+    let server = Server::start(program, &["-q"]);
     // Sizes from one byte to far beyond the socket buffers, which forces partial sends.
     let sizes = [1, 100, 4096, 65_536, 300_000, 1 << 20, 4 << 20];
     thread::scope(|scope| {
@@ -129,4 +135,24 @@ fn load_loses_no_byte() {
     });
     let output = server.stop();
     assert!(output.contains("Echo server stopped"), "{output}");
+}
+
+#[test]
+fn c_server_session_like_nc() {
+    a_session_like_nc(C_SERVER);
+}
+
+#[test]
+fn c_server_load_loses_no_byte() {
+    load_loses_no_byte(C_SERVER);
+}
+
+#[test]
+fn cxx_server_session_like_nc() {
+    a_session_like_nc(CXX_SERVER);
+}
+
+#[test]
+fn cxx_server_load_loses_no_byte() {
+    load_loses_no_byte(CXX_SERVER);
 }
