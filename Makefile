@@ -19,7 +19,7 @@ RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 .PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
-	package-test abi-check abi-baseline test-python bench-smoke bench
+	package-test abi-check abi-baseline test-python bench-smoke bench bench-wrapper
 
 all: library
 
@@ -69,6 +69,11 @@ test-python: library
 # The benchmarks at tiny sizes (seconds): every peer builds and runs, no byte is lost.
 bench-smoke:
 	benches/run --smoke
+
+# What selectors.hpp costs over the C calls: one select-and-dispatch loop in C and through the
+# wrapper, -O2, instructions counted by callgrind (BENCHMARKS.md, "C++ wrapper"; ~15 s).
+bench-wrapper:
+	benches/wrapper_overhead
 
 # The full benchmark run of BENCHMARKS.md (about 6 minutes): the table, the plot, the targets.
 bench:

@@ -89,6 +89,23 @@ macro_rules! c_programs {
 }
 
 c_programs!(
-    api_errors, cloexec, fork, header, header_cxx, modes, probing, readiness, scale, stale,
-    threads, timeouts, wakeup, faults, fuzz_found, strerror, panics, wrapper, wrapper_errors,
+    api_errors,
+    cloexec,
+    fork,
+    header,
+    header_cxx,
+    modes,
+    probing,
+    readiness,
+    scale,
+    stale,
+    threads,
+    timeouts,
+    wakeup,
+    faults,
+    fuzz_found,
+    strerror,
+    panics,
+    wrapper,
+    wrapper_errors,
 );
