@@ -7,13 +7,15 @@
 //! The waiting thread holds the selector's lock through the kernel wait, so the single-threaded
 //! path costs one uncontended lock and no system call. Another thread that finds the lock taken
 //! counts itself in `waiting_for_lock` and writes the wakeup channel; the waiter, woken, sees
-//! that it was not a `sel_wakeup`, steps aside until the change is made, then waits again with
-//! the time left, so the blocked wait watches the new registrations (on every kind: epoll pays
-//! one wakeup here too, since its registry lives under the same lock).
+//! that it was not a `sel_wakeup` and steps aside: it sleeps on `changes_done`, the lock
+//! released, until the last of those threads has the lock (smol-rs polling's `poll.rs` does the
+//! same), then waits again with the time left, so the blocked wait watches the new
+//! registrations (on every kind: epoll pays one wakeup here too, since its registry lives under
+//! the same lock).
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::backend::waker::Waker;
 use crate::deadline::Deadline;
@@ -35,8 +37,11 @@ pub struct SharedSelector {
     /// Set by `wakeup` before it writes the wakeup channel, so the waiter can tell a caller's
     /// wakeup (return 0 entries) from a thread asking for the lock (wait again).
     woken_by_caller: AtomicBool,
-    /// Threads blocked on the lock while a waiter holds it.
+    /// Threads that found the lock taken and asked the waiter to step aside, until they have it.
     waiting_for_lock: AtomicUsize,
+    /// Signalled when `waiting_for_lock` drops to 0: the waiter sleeps on it while others make
+    /// their changes, instead of spinning.
+    changes_done: Condvar,
 }
 
 impl SharedSelector {
@@ -57,6 +62,7 @@ impl SharedSelector {
             selecting: AtomicBool::new(false),
             woken_by_caller: AtomicBool::new(false),
             waiting_for_lock: AtomicUsize::new(0),
+            changes_done: Condvar::new(),
         }
     }
 
@@ -67,13 +73,8 @@ impl SharedSelector {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(poisoned)) => self.recovered(poisoned),
             Err(TryLockError::WouldBlock) => {
-                self.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
-                // A full channel is already signalled; any other failure leaves the lock holder
-                // to finish on its own, which it does at its deadline.
-                let _ = self.waker.wake();
-                let guard = self.lock_plainly();
-                self.waiting_for_lock.fetch_sub(1, Ordering::SeqCst);
-                guard
+                let _asking = StepAside::ask(self);
+                self.lock_plainly()
             }
         };
         reach(Stage::Lock);
@@ -138,14 +139,23 @@ impl SharedSelector {
             if deadline.has_passed() {
                 return Ok(0);
             }
-            if self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
-                drop(selector);
-                while self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
-                    std::thread::yield_now();
-                }
-                selector = self.lock_plainly();
-            }
+            selector = self.step_aside(selector);
         }
+    }
+
+    /// Lets the threads that asked for the lock (`waiting_for_lock`) make their changes: sleeps,
+    /// the lock released, until the last of them has taken it, and takes it back.
+    fn step_aside<'a>(
+        &'a self,
+        mut selector: MutexGuard<'a, Selector>,
+    ) -> MutexGuard<'a, Selector> {
+        while self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
+            selector = self
+                .changes_done
+                .wait(selector)
+                .unwrap_or_else(|poisoned| self.recovered(poisoned));
+        }
+        selector
     }
 
     /// Makes a blocked `select` (or the next one) return promptly. Thread-safe and
@@ -175,6 +185,29 @@ impl SharedSelector {
             .unwrap_or_else(PoisonError::into_inner)
             .release_after_fork();
         Ok(dropped)
+    }
+}
+
+/// A thread's request that the waiter step aside: counted in `waiting_for_lock` from before it
+/// wakes the waiter until it holds the lock, or unwinds (a count left behind would keep the
+/// waiter aside for ever).
+struct StepAside<'a>(&'a SharedSelector);
+
+impl<'a> StepAside<'a> {
+    fn ask(shared: &'a SharedSelector) -> StepAside<'a> {
+        shared.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
+        // A full channel is already signalled; any other failure leaves the lock holder to
+        // finish on its own, which it does at its deadline.
+        let _ = shared.waker.wake();
+        StepAside(shared)
+    }
+}
+
+impl Drop for StepAside<'_> {
+    fn drop(&mut self) {
+        if self.0.waiting_for_lock.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.changes_done.notify_one();
+        }
     }
 }
 
