@@ -1,7 +1,7 @@
 //! EMFILE during accept: the echo server, started with room for few fds, is sent more clients
 //! than it can hold. It must shed the excess (closing them at once through its reserve fd, not
 //! spinning on a listener that stays readable), keep echoing for the clients it holds, and
-//! serve new clients once fds are free again.
+//! serve new clients once fds are free again. Both servers: the C example and its C++ twin.
 //!
 //! Linux only: build.rs compiles the C programs for native Linux builds alone.
 #![cfg(target_os = "linux")]
@@ -50,8 +50,18 @@ fn round_trip(stream: &mut TcpStream, message: &[u8]) -> Outcome {
 }
 
 #[test]
-fn emfile_during_accept_sheds_clients_and_keeps_serving() {
-    let server = EchoServer::start(Some(SERVER_FD_LIMIT));
+fn c_server_sheds_clients_on_emfile_and_keeps_serving() {
+    emfile_during_accept_sheds_clients_and_keeps_serving("echo_server");
+}
+
+#[test]
+fn cxx_server_sheds_clients_on_emfile_and_keeps_serving() {
+    emfile_during_accept_sheds_clients_and_keeps_serving("echo_server_cxx");
+}
+
+/// Sends the example `program`, limited to SERVER_FD_LIMIT fds, more clients than it can hold.
+fn emfile_during_accept_sheds_clients_and_keeps_serving(program: &str) {
+    let server = EchoServer::start(program, Some(SERVER_FD_LIMIT));
     let fds_at_start = server.open_fds();
     let cpu_at_start = server.cpu_seconds();
     let mut clients: Vec<TcpStream> = (0..CLIENTS)

@@ -234,7 +234,7 @@ fn raise_fd_limit() {
 fn a_thousand_connections_churning_lose_no_byte() {
     raise_fd_limit();
     let seconds = soak_seconds();
-    let server = EchoServer::start(None);
+    let server = EchoServer::start("echo_server", None);
     let fds_idle = server.open_fds();
     let rss_idle = server.rss_kib();
     let totals = Totals::default();

@@ -1,6 +1,6 @@
-//! The echo server example (`examples/echo_server.c`) as a process to test from outside: started
-//! on any free loopback port with a chosen fd limit, watched through `/proc/<pid>` (open fds,
-//! resident memory, CPU time), stopped with SIGTERM.
+//! An echo server example (`examples/echo_server.c`, or its C++ twin `examples/echo_server.cpp`)
+//! as a process to test from outside: started on any free loopback port with a chosen fd limit,
+//! watched through `/proc/<pid>` (open fds, resident memory, CPU time), stopped with SIGTERM.
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
@@ -20,10 +20,11 @@ pub struct EchoServer {
 }
 
 impl EchoServer {
-    /// Starts the server with its soft RLIMIT_NOFILE set to `fd_limit` (`None`: raised to the
-    /// hard limit, for many connections).
-    pub fn start(fd_limit: Option<u64>) -> EchoServer {
-        let program = support::link("echo_server");
+    /// Starts the example `program` (as build.rs names it: `echo_server`, `echo_server_cxx`)
+    /// with its soft RLIMIT_NOFILE set to `fd_limit` (`None`: raised to the hard limit, for many
+    /// connections).
+    pub fn start(program: &str, fd_limit: Option<u64>) -> EchoServer {
+        let program = support::link(program);
         let mut command = support::command(&program);
         command
             .args(["-q", "0"])
