@@ -22,15 +22,17 @@
  *   unregistered an fd, EINTR with flag::interruptible, EBUSY from a second waiting thread.
  *   The `std::error_code &` overloads handle them as values, allocate nothing, and let code
  *   built with -fno-exceptions use the wrapper (there the throwing overloads abort instead).
- * - Neither costs anything on success: both test the C call's return value once, as C code
- *   would; the throw itself is out of line (BENCHMARKS.md, "C++ wrapper", has the measure).
+ * - The throwing select() costs what C costs: it tests the C call's return value once, and the
+ *   throw is out of line; the `std::error_code &` one adds two stores per wait to clear the
+ *   code (BENCHMARKS.md, "C++ wrapper": one instruction per wait over the same loop in C).
  * The codes belong to selectors::error_category(): their value is the positive errno, their
  * message is sel_strerror()'s text, and they compare equal to the portable std::errc
  * conditions (`error == std::errc::file_exists`).
  *
  * Threads: as in C, one thread at a time waits in select(); any thread may register, modify,
  * unregister and look up fds meanwhile, and wakeup() may be called from any thread. A moved-from
- * or closed selector is empty: every call on it fails with EINVAL, and destroying it is safe.
+ * or closed selector is empty: every call on it that can fail fails with EINVAL, it has no keys,
+ * wakeup() and close() do nothing, and destroying it is safe.
  */
 #ifndef SELECTORS_HPP
 #define SELECTORS_HPP
