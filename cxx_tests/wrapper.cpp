@@ -1,12 +1,13 @@
 // selectors.hpp doing its job: readiness through typed keys, timeouts as durations and for
-// ever, a selector that is owned once and closed once however it moves, and a wait loop that
-// never allocates.
+// ever, other threads waking and registering during a wait, a selector that is owned once and
+// closed once however it moves, and a wait loop that never allocates.
 #include <selectors.hpp>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <thread>
 #include <type_traits>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,6 +152,37 @@ void timeouts_are_durations_and_forever(int kind_number) {
     CHECK_EQ(selectors::timeout(1500ms).seconds() * 1000, 1500);
 }
 
+void other_threads_wake_and_register_during_a_wait(int kind_number) {
+    selectors::selector<peer> sel(as_kind(kind_number));
+    selectors::event_buffer<2> buffer;
+    // A wakeup from another thread ends a wait for ever, with no events.
+    std::thread waker([&sel] {
+        std::this_thread::sleep_for(50ms);
+        sel.wakeup();
+    });
+    double started = now_seconds();
+    CHECK(sel.select(buffer, selectors::forever).empty());
+    CHECK(now_seconds() - started < SLACK_SECONDS);
+    waker.join();
+    // A registration made by another thread while the wait blocks is watched by that wait.
+    int fds[2];
+    make_socketpair(fds);
+    write_byte(fds[1]);
+    peer late{9};
+    std::thread registrar([&sel, &fds, &late] {
+        std::this_thread::sleep_for(50ms);
+        sel.register_fd(fds[0], event::read, &late);
+    });
+    started = now_seconds();
+    const auto ready = sel.select(buffer, 10s);
+    registrar.join();
+    CHECK_EQ(ready.size(), 1);
+    CHECK_EQ(ready[0].key.data->id, 9);
+    CHECK(now_seconds() - started < SLACK_SECONDS);
+    sel.unregister(fds[0]);
+    close_pair(fds);
+}
+
 void moved_selector_is_closed_once(int kind_number) {
     int fds[2];
     make_socketpair(fds);
@@ -292,6 +324,8 @@ const test_case cases[] = {
     {"modify_get_key_and_get_map_keep_the_type", modify_get_key_and_get_map_keep_the_type,
      PER_KIND},
     {"timeouts_are_durations_and_forever", timeouts_are_durations_and_forever, PER_KIND},
+    {"other_threads_wake_and_register_during_a_wait",
+     other_threads_wake_and_register_during_a_wait, PER_KIND},
     {"moved_selector_is_closed_once", moved_selector_is_closed_once, PER_KIND},
     {"the_wait_loop_allocates_nothing", the_wait_loop_allocates_nothing, PER_KIND},
     {"a_small_buffer_reports_every_fd_in_turn", a_small_buffer_reports_every_fd_in_turn, PER_KIND},
