@@ -1,21 +1,26 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test (about 20 minutes on 2 cores): `make check`, then the ABI check,
-#                the C tests under valgrind and the sanitizers, the install as a user would use
-#                it, the Python binding against CPython's own test suite, the benchmarks' smoke
-#                run, the soak,
-#                the differential fuzzer, Miri, and the type check of the macOS, BSD, illumos
-#                and Solaris builds (ci/cross-check)
+#   make test    every test (about 7 minutes on 2 cores once the tools are there): `make check`,
+#                then the ABI check, the C tests under valgrind and the sanitizers, the install
+#                as a user would use it, the Python binding against CPython's own test suite,
+#                the benchmarks' smoke run, the soak, the differential fuzzer, Miri, and the type
+#                check of the macOS, BSD, illumos and Solaris builds (ci/cross-check)
 #   make check   the quick part: lint, then the Rust and C tests and the echo load test
 #
 # Everything else (install, packaging, the full benchmarks) lives in its own targets below.
+#
+# A fresh Debian machine needs only make and rustup's cargo: each target that needs a Debian
+# package asks tools/require for it (installed when root, else one line saying what to run),
+# and rustup adds the components and toolchains a target lacks (rustfmt, clippy, nightly, Miri).
 
 CARGO ?= cargo
 CC ?= cc
 PORT ?= 12345
 # cargo's output folder: CARGO_TARGET_DIR when set (cargo reads it too), else cargo's default.
 RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
+# Every cargo build compiles the C tests and examples (build.rs), one of them also as C++.
+C_TOOLCHAIN := gcc g++ libc6-dev
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 .PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
@@ -24,6 +29,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 all: library
 
 library:
+	@tools/require "make library" $(C_TOOLCHAIN)
 	$(CARGO) build --release
 
 $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
@@ -39,10 +45,15 @@ test: check abi-check test-valgrind sanitize c-tests-posix package-test test-pyt
 check: lint test-rust
 
 lint:
+	@tools/require "make lint" $(C_TOOLCHAIN)
+	@$(CARGO) fmt --version >/dev/null 2>&1 && $(CARGO) clippy --version >/dev/null 2>&1 || \
+		rustup component add rustfmt clippy
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# binutils: tests/exports.rs reads the exported symbols with nm.
 test-rust:
+	@tools/require "make test-rust" $(C_TOOLCHAIN) binutils
 	$(CARGO) test
 
 # The type check and clippy for macOS, the BSDs, illumos and Solaris (kqueue, /dev/poll): each
@@ -52,14 +63,19 @@ cross-check:
 
 # The C tests again, each case under valgrind memcheck: no error, nothing definitely lost.
 test-valgrind:
+	@tools/require "make test-valgrind" $(C_TOOLCHAIN) valgrind
 	SELECTORS_TEST_WRAPPER="$(VALGRIND)" $(CARGO) test --test c_api
 
 # The Python binding as users get it: `pip wheel` builds the library and the extension into a
 # wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
 # PYTHONPATH); then CPython's own test_selectors.py runs against it and the standard module,
-# side by side, and the binding's own tests. Building the wheel fetches setuptools from PyPI.
+# side by side, and the binding's own tests. Building the wheel fetches setuptools from PyPI;
+# Debian ships venv, pip, Python's headers and CPython's test package apart.
 PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test
 test-python: library
+	@tools/require "make test-python" python3 python3-venv python3-pip python3-dev
+	@python3 -c 'import test.test_selectors' 2>/dev/null || tools/require "make test-python" \
+		libpython$$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite
 	rm -rf $(PYTHON_WORK) bindings/python/build
 	python3 -m venv $(PYTHON_WORK)/venv
 	python3 -m pip wheel --quiet --no-deps --wheel-dir $(PYTHON_WORK)/wheel ./bindings/python
@@ -162,7 +178,7 @@ uninstall:
 # not on Linux, ours are not installed yet); so each of our own cross-references is checked
 # here instead. (Lint messages go to stdout; stderr only has notes on the system's mandoc.db.)
 man:
-	@command -v mandoc >/dev/null || { echo "make man needs mandoc (apt-get install mandoc)"; exit 1; }
+	@tools/require "make man" mandoc
 	@out=$$(mandoc -T lint $(MAN_PAGES) 2>/dev/null | grep -v 'referenced manual not found'); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	@for page in $$(grep -ho 'Xr sel[a-z_]* 3' $(MAN_PAGES) | cut -d' ' -f2 | sort -u); do \
@@ -170,8 +186,9 @@ man:
 
 # Installs into a temporary prefix and builds against it as users do (pkg-config from C and
 # C++, CMake, static linking, examples/Makefile), runs the programs on the installed library,
-# then uninstalls. Needs pkg-config, cmake, mandoc and binutils.
+# then uninstalls.
 package-test: man library
+	@tools/require "make package-test" pkg-config cmake binutils
 	MAKE="$(MAKE)" packaging/package-test.sh
 
 # The ABI guard (README, "ABI"): the public ABI of the built library against the committed
@@ -200,7 +217,9 @@ SANITIZE_SUPPORT := $(patsubst c_tests/support/%.c,$(WORK_DIR)/sanitize/%.o,$(wi
 
 .PHONY: fuzz fuzz-test fuzz-seeds fuzz-tools sanitize c-tests-posix miri soak
 
+# libfuzzer-sys compiles libFuzzer, which is C++.
 fuzz-tools:
+	@tools/require "make fuzz" $(C_TOOLCHAIN)
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 
@@ -251,6 +270,7 @@ c-tests-posix: library
 # deadlines, epoll tags, select's timevals) under Miri. Permissive provenance: the tests make
 # `data` pointers from integers, as C callers may.
 miri:
+	@tools/require "make miri" $(C_TOOLCHAIN)
 	@rustup +nightly component list --installed | grep -q '^miri' || \
 		rustup +nightly component add miri rust-src
 	MIRIFLAGS=-Zmiri-permissive-provenance $(CARGO) +nightly miri test --lib -- \
@@ -258,4 +278,5 @@ miri:
 
 # The echo server under 1,000 churning connections for SOAK_SECONDS (tests/soak.rs).
 soak:
+	@tools/require "make soak" $(C_TOOLCHAIN)
 	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --test soak -- --nocapture
