@@ -137,6 +137,7 @@ SUBSTITUTE := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 
 # The stripped libraries and the debug file, from the release build (binutils' objcopy, strip).
 stripped: library
+	@tools/require "make stripped" binutils
 	mkdir -p $(STRIPPED_DIR)
 	objcopy --only-keep-debug --compress-debug-sections $(RELEASE_DIR)/libselectors.so \
 		$(STRIPPED_DIR)/$(DEBUG_FILE)
