@@ -56,6 +56,26 @@ struct Snippet {
     code: String,
 }
 
+impl Snippet {
+    /// The block whose code starts at line index `start` of `path`, marked with `marker`.
+    fn new(
+        path: &str,
+        start: usize,
+        marker: Option<&str>,
+        language: Language,
+        code: String,
+    ) -> Self {
+        let origin = format!("{path}:{}", start + 1);
+        Snippet {
+            form: form_of(marker, &origin),
+            origin,
+            line: start + 1,
+            language,
+            code,
+        }
+    }
+}
+
 /// The form named by a marker line's text after `snippet:`.
 fn form_of(marker: Option<&str>, origin: &str) -> Form {
     let Some(marker) = marker else {
@@ -99,14 +119,13 @@ fn markdown_snippets(path: &str, text: &str) -> Vec<Snippet> {
         while index < lines.len() && lines[index].trim() != "```" {
             index += 1;
         }
-        let origin = format!("{path}:{}", start + 1);
-        snippets.push(Snippet {
-            form: form_of(marker, &origin),
-            origin,
-            line: start + 1,
+        snippets.push(Snippet::new(
+            path,
+            start,
+            marker,
             language,
-            code: lines[start..index].join("\n"),
-        });
+            lines[start..index].join("\n"),
+        ));
         index += 1;
     }
     snippets
@@ -131,18 +150,14 @@ fn manual_snippets(path: &str, text: &str) -> Vec<Snippet> {
         while index < lines.len() && !lines[index].starts_with(".Ed") {
             index += 1;
         }
-        let origin = format!("{path}:{}", start + 1);
-        snippets.push(Snippet {
-            form: form_of(marker, &origin),
-            origin,
-            line: start + 1,
-            language: Language::C,
-            code: lines[start..index]
-                .iter()
-                .map(|line| unescape_mdoc(line))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        });
+        let code = lines[start..index].iter().map(|line| unescape_mdoc(line));
+        snippets.push(Snippet::new(
+            path,
+            start,
+            marker,
+            Language::C,
+            code.collect::<Vec<_>>().join("\n"),
+        ));
         index += 1;
     }
     snippets
