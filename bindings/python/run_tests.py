@@ -1,12 +1,15 @@
-"""Test command of the Python binding: CPython's selectors tests on stdlib and ours, then ours.
+"""Test command of the Python binding: CPython's own tests on stdlib and ours, then ours.
 
 Usage: python3 bindings/python/run_tests.py [--in-tree]
 
 Runs, each in a child process (a crash in the library cannot hide the summary):
-  1. CPython's Lib/test/test_selectors.py against the standard ``selectors``;
-  2. the same file against ``libselectors``;
+  1. CPython's Lib/test/test_selectors.py against the standard ``selectors``,
+     then against ``libselectors``;
+  2. asyncio's functional tests (test_events, test_streams, test_sock_lowlevel,
+     test_server, test_subprocess, test_selector_events) with ``selectors``
+     being the standard module, then ours (so SelectorEventLoop runs on it);
   3. this binding's own tests (tests/test_*.py).
-Prints both CPython-suite summaries side by side and ends with one line,
+Prints each CPython suite's summaries side by side and ends with one line,
 ``N passed, N failed, N skipped``.  A CPython test counts as failed when it
 fails for ours but not for the standard module, or is skipped for ours but
 not for the standard module; it counts as skipped when both skip it or both
@@ -96,10 +99,10 @@ def per_class_counts(outcomes):
     return counts
 
 
-def print_side_by_side(reference, ours):
+def print_side_by_side(suite, reference, ours):
     """Print passed/failed/skipped per TestCase class for the stdlib and for libselectors."""
     ref_counts, our_counts = per_class_counts(reference), per_class_counts(ours)
-    print(f"{'CPython Lib/test/test_selectors.py':36} {'stdlib selectors':>18}   "
+    print(f"{'CPython ' + suite:36} {'stdlib selectors':>18}   "
           f"{'libselectors':>18}")
     print(f"{'':36} {'pass fail skip':>18}   {'pass fail skip':>18}")
     total_ref, total_ours = collections.Counter(), collections.Counter()
@@ -116,8 +119,18 @@ def format_counts(counter):
     return f"{counter[PASSED]:4} {counter[FAILED]:4} {counter[SKIPPED]:4}"
 
 
+# CPython's suites run on both modules: its selectors tests, and asyncio's functional tests
+# (SelectorEventLoop, streams, servers, sockets, subprocesses) with the selector swapped in.
+CPYTHON_SUITES = {
+    "test_selectors": ["test.test_selectors"],
+    "asyncio": ["test.test_asyncio.test_events", "test.test_asyncio.test_streams",
+                "test.test_asyncio.test_sock_lowlevel", "test.test_asyncio.test_server",
+                "test.test_asyncio.test_subprocess", "test.test_asyncio.test_selector_events"],
+}
+
+
 def main():
-    """Run the three suites, print the summaries, return the exit status."""
+    """Run the suites, print the summaries, return the exit status."""
     env = child_environment(in_tree="--in-tree" in sys.argv[1:])
     found, error = describe_package(env)
     if error:
@@ -125,25 +138,32 @@ def main():
         print("0 passed, 1 failed, 0 skipped")
         return 1
     print(f"package and library under test: {found}", flush=True)
-    reference = run_child("CPython's test_selectors against the standard selectors",
-                          ["cpython_suite.py", "selectors"], env)
-    ours = run_child("CPython's test_selectors against libselectors",
-                     ["cpython_suite.py", "libselectors"], env)
-    own = run_child("libselectors' own tests", ["own_suite.py"], env)
+    runs = {}
+    for suite, test_modules in CPYTHON_SUITES.items():
+        for label, module in (("the standard selectors", "selectors"),
+                              ("libselectors", "libselectors")):
+            runs[suite, module] = run_child(f"CPython's {suite} against {label}",
+                                            ["cpython_suite.py", module, *test_modules], env)
+    # -X dev: the debug allocator fills freed memory, so a use after free shows
+    own = run_child("libselectors' own tests (-X dev)", ["-X", "dev", "own_suite.py"], env)
 
-    print()
-    print_side_by_side(reference or {}, ours or {})
-    verdicts, notes = judge_cpython_suite(reference or {}, ours or {})
-    for note in notes:
-        print("  " + note)
-    totals = collections.Counter(verdicts.values())
+    totals = collections.Counter()
+    for suite in CPYTHON_SUITES:
+        reference, ours = runs[suite, "selectors"] or {}, runs[suite, "libselectors"] or {}
+        print()
+        print_side_by_side(suite, reference, ours)
+        verdicts, notes = judge_cpython_suite(reference, ours)
+        for note in notes:
+            print("  " + note)
+        totals.update(verdicts.values())
     own_counts = collections.Counter((own or {}).values())
     print(f"own tests: {format_counts(own_counts)} (pass fail skip)")
     totals.update(own_counts)
     # a suite that could not run at all (say, Python without its test package) is a failure,
     # never a silent pass
-    for title, outcomes in (("the reference run of CPython's suite", reference),
-                            ("libselectors' own tests", own)):
+    missing = [(f"the reference run of CPython's {suite}", runs[suite, "selectors"])
+               for suite in CPYTHON_SUITES] + [("libselectors' own tests", own)]
+    for title, outcomes in missing:
         if not outcomes:
             print(f"!!! {title} produced no outcomes")
             totals[FAILED] += 1
