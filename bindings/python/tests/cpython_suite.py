@@ -1,6 +1,6 @@
 """Run CPython's own tests with ``selectors`` bound to a module of our choice.
 
-Usage: python3 cpython_suite.py MODULE OUTCOMES_JSON TEST_MODULE..., MODULE being
+Usage: python3 cpython_suite.py MODULE TEST_MODULE... OUTCOMES_JSON, MODULE being
 ``selectors`` (the standard module, the reference) or ``libselectors``, and each
 TEST_MODULE a module of CPython's test package (test.test_selectors,
 test.test_asyncio.test_events, ...).
@@ -36,7 +36,7 @@ def load_cpython_tests(module_name, test_modules):
 
 def main():
     """Entry point: run the suite, write its outcomes, exit 1 on any failure."""
-    module_name, outcomes_path, *test_modules = sys.argv[1:]
+    module_name, *test_modules, outcomes_path = sys.argv[1:]
     suite = load_cpython_tests(module_name, test_modules)
     sys.exit(0 if run_recorded(suite, outcomes_path) else 1)
 
