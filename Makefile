@@ -68,8 +68,8 @@ test-valgrind:
 
 # The Python binding as users get it: `pip wheel` builds the library and the extension into a
 # wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
-# PYTHONPATH); then CPython's own test_selectors.py runs against it and the standard module,
-# side by side, and the binding's own tests. Building the wheel fetches setuptools from PyPI;
+# PYTHONPATH); then CPython's own test_selectors.py and asyncio's functional tests run against
+# it and the standard module, side by side, and the binding's own tests under -X dev (~5 min). Building the wheel fetches setuptools from PyPI;
 # Debian ships venv, pip, Python's headers and CPython's test package apart.
 PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test
 test-python: library
