@@ -3,9 +3,10 @@
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
 #   make test    every test (about 7 minutes on 2 cores once the tools are there): `make check`,
 #                then the ABI check, the C tests under valgrind and the sanitizers, the install
-#                as a user would use it, the Python binding against CPython's own test suite,
-#                the benchmarks' smoke run, the soak, the differential fuzzer, Miri, and the type
-#                check of the macOS, BSD, illumos and Solaris builds (ci/cross-check)
+#                as a user would use it, the Debian packages, the Python binding against
+#                CPython's own test suite, the benchmarks' smoke run, the soak, the differential
+#                fuzzer, Miri, and the type check of the macOS, BSD, illumos and Solaris builds
+#                (ci/cross-check)
 #   make check   the quick part: lint, then the Rust and C tests and the echo load test
 #
 # Everything else (install, packaging, the full benchmarks) lives in its own targets below.
@@ -24,7 +25,8 @@ C_TOOLCHAIN := gcc g++ libc6-dev
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
 .PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
-	package-test abi-check abi-baseline test-python test-python-asan bench-smoke bench bench-wrapper
+	package-test deb-test abi-check abi-baseline test-python test-python-asan bench-smoke bench \
+	bench-wrapper
 
 all: library
 
@@ -39,8 +41,8 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check abi-check test-valgrind sanitize c-tests-posix package-test test-python bench-smoke soak fuzz miri \
-	cross-check
+test: check abi-check test-valgrind sanitize c-tests-posix package-test deb-test test-python bench-smoke soak \
+	fuzz miri cross-check
 
 check: lint test-rust
 
@@ -205,6 +207,11 @@ man:
 package-test: man library
 	@tools/require "make package-test" pkg-config cmake binutils
 	MAKE="$(MAKE)" packaging/package-test.sh
+
+# The Debian packages (README, "Debian packages"): built from a clean copy of HEAD with
+# dpkg-buildpackage, checked by lintian, installed, used by outside programs, purged.
+deb-test:
+	packaging/deb-test.sh
 
 # The ABI guard (README, "ABI"): the public ABI of the built library against the committed
 # baseline of its soname, packaging/abi/; fails with abidiff's report on a backward-incompatible
