@@ -26,7 +26,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 
 .PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
 	package-test deb-test abi-check abi-baseline test-python test-python-asan bench-smoke bench \
-	bench-wrapper
+	bench-wrapper python-tools
 
 all: library
 
@@ -72,24 +72,29 @@ test-valgrind:
 # wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
 # PYTHONPATH); then CPython's own test_selectors.py and asyncio's functional tests run against
 # it and the standard module, side by side, and the binding's own tests under -X dev (~5 min). Building the wheel fetches setuptools from PyPI;
-# Debian ships venv, pip, Python's headers and CPython's test package apart.
+# Debian ships venv, pip, Python's headers and CPython's test package apart (python-tools).
 PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test
-test-python: library
-	@tools/require "make test-python" python3 python3-venv python3-pip python3-dev
-	@python3 -c 'import test.test_selectors' 2>/dev/null || tools/require "make test-python" \
-		libpython$$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite
+test-python: library python-tools
 	rm -rf $(PYTHON_WORK) bindings/python/build
 	python3 -m venv $(PYTHON_WORK)/venv
 	python3 -m pip wheel --quiet --no-deps --wheel-dir $(PYTHON_WORK)/wheel ./bindings/python
 	$(PYTHON_WORK)/venv/bin/pip install --quiet --no-index $(PYTHON_WORK)/wheel/libselectors-*.whl
 	env -u LIBSELECTORS_PATH -u PYTHONPATH $(PYTHON_WORK)/venv/bin/python bindings/python/run_tests.py
 
+# What both Python test targets need from Debian: the interpreter, venv, pip, setuptools and
+# Python's headers for the extension, and CPython's test package (asked for only when this
+# python3 lacks it, as a pyenv or self-built one does not).
+python-tools:
+	@tools/require "the Python tests" python3 python3-venv python3-pip python3-setuptools python3-dev
+	@python3 -c 'import test.test_selectors' 2>/dev/null || tools/require "the Python tests" \
+		libpython$$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite
+
 # By hand, not part of `make test` (about 10 minutes): the same suites on the extension built
 # with AddressSanitizer. The interpreter is not instrumented, so libasan is preloaded and every
 # Python allocation goes through malloc (PYTHONMALLOC=malloc), where ASan sees it; a use after
 # free or an overflow anywhere in the process aborts the suite with ASan's report.
 PYTHON_ASAN = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-asan
-test-python-asan: library
+test-python-asan: library python-tools
 	rm -rf $(PYTHON_ASAN)
 	cd bindings/python && CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" \
 		LDFLAGS="-fsanitize=address" python3 setup.py -q build --build-base $(PYTHON_ASAN)/build \
