@@ -1,7 +1,9 @@
-//! `include/selectors.h`: exactly what cbindgen generates from the sources, and clean enough to
-//! include anywhere: every name it defines is prefixed, and its comments and syntax are C89's.
+//! `include/selectors.h`: exactly what cbindgen generates from the sources, clean enough to
+//! include anywhere (every name it defines is prefixed, its comments and syntax are C89's), and
+//! what `docs/CONTRACT.md` says it is.
 
 const COMMITTED: &str = include_str!("../include/selectors.h");
+const CONTRACT: &str = include_str!("../docs/CONTRACT.md");
 
 /// The one name the header defines without the `sel_`/`SEL_` prefix.
 const INCLUDE_GUARD: &str = "SELECTORS_H";
@@ -60,6 +62,62 @@ fn the_scan_finds_each_kind_of_unprefixed_name() {
             "sel_selector"
         ]
     );
+}
+
+#[test]
+fn the_contract_names_every_definition_of_the_header_with_its_value() {
+    let api = contract_api_block();
+    let mut in_header = defined_names(COMMITTED);
+    in_header.retain(|name| name != INCLUDE_GUARD);
+    assert_eq!(
+        defined_names(api),
+        in_header,
+        "docs/CONTRACT.md (The API) and include/selectors.h define different names"
+    );
+    let header_values = macro_values(COMMITTED);
+    for (name, value) in macro_values(api) {
+        let Some(value) = value else { continue };
+        let in_header = header_values.iter().find(|(other, _)| *other == name);
+        assert_eq!(
+            in_header.and_then(|(_, value)| *value),
+            Some(value),
+            "{name}: docs/CONTRACT.md and include/selectors.h disagree"
+        );
+    }
+}
+
+/// The C block of the contract's "The API" section.
+fn contract_api_block() -> &'static str {
+    let section = CONTRACT
+        .split_once("## The API")
+        .expect("docs/CONTRACT.md has a section The API")
+        .1;
+    let block = section
+        .split_once("```c\n")
+        .expect("The API has a C block")
+        .1;
+    block.split_once("```").expect("the C block ends").0
+}
+
+/// Each `#define NAME VALUE` of a header, with its value when it is an integer literal (a
+/// macro whose value the text leaves open, `/* major */`, has none).
+fn macro_values(header: &str) -> Vec<(String, Option<u64>)> {
+    without_comments(header)
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("#define"))
+        .map(|definition| {
+            let mut words = definition.split_whitespace();
+            let name = words.next().unwrap_or_default().to_string();
+            let value = words.next().and_then(|literal| {
+                let literal = literal.trim_end_matches(['u', 'U']);
+                match literal.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                    None => literal.parse().ok(),
+                }
+            });
+            (name, value)
+        })
+        .collect()
 }
 
 /// Every macro, struct tag, typedef, function and variable a C header declares at file scope
