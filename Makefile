@@ -1,7 +1,7 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test (about 7 minutes on 2 cores once the tools are there): `make check`,
+#   make test    every test (7 minutes or more on 2 cores, the tools installed): `make check`,
 #                then the ABI check, the C tests under valgrind and the sanitizers, the install
 #                as a user would use it, the Debian packages, the Python binding against
 #                CPython's own test suite, the benchmarks' smoke run, the soak, the differential
