@@ -6,7 +6,7 @@
 //! with `-Wall -Wextra -Werror -pedantic`.
 //!
 //! What a block is, the line right before it says (README: `<!-- snippet: FORM -->`; manual:
-//! `.\" snippet: FORM`):
+//! `.\" snippet: FORM`, where a C++ block starts the text with `c++`: `.\" snippet: c++ body`):
 //! - no such line: a whole program, with its own `#include`s and `main`;
 //! - `file`: declarations and functions at file scope, built after `tests/snippets/context.h`
 //!   (the standard headers the examples use, `selectors.h`, `struct connection`);
@@ -78,10 +78,9 @@ impl Snippet {
 
 /// The form named by a marker line's text after `snippet:`.
 fn form_of(marker: Option<&str>, origin: &str) -> Form {
-    let Some(marker) = marker else {
-        return Form::Program;
-    };
+    let marker = marker.unwrap_or_default();
     match marker.split_whitespace().next() {
+        None => Form::Program,
         Some("file") => Form::File,
         Some("body") => Form::Body,
         Some("skip") if marker.split_whitespace().nth(1).is_some() => Form::Skip,
@@ -145,6 +144,12 @@ fn manual_snippets(path: &str, text: &str) -> Vec<Snippet> {
             .checked_sub(1)
             .and_then(|before| lines[before].strip_prefix(".\\\" snippet:"))
             .map(str::trim);
+        // A page about C++ says so first: `.\" snippet: c++ FORM`.
+        let cxx = marker.and_then(|marker| marker.strip_prefix("c++"));
+        let (language, marker) = match cxx {
+            Some(rest) => (Language::Cxx, Some(rest.trim())),
+            None => (Language::C, marker),
+        };
         index += 1;
         let start = index;
         while index < lines.len() && !lines[index].starts_with(".Ed") {
@@ -155,7 +160,7 @@ fn manual_snippets(path: &str, text: &str) -> Vec<Snippet> {
             path,
             start,
             marker,
-            Language::C,
+            language,
             code.collect::<Vec<_>>().join("\n"),
         ));
         index += 1;
@@ -319,12 +324,23 @@ fn the_extraction_follows_the_convention() {
         ]
     );
     let page = ".Sh EXAMPLES\n.\\\" snippet: file\n.Bd -literal -offset indent\n\
-                printf(\"x\\en\");\n.Ed\n.Bd -literal\nint main(void) { return 0; }\n.Ed\n";
+                printf(\"x\\en\");\n.Ed\n.Bd -literal\nint main(void) { return 0; }\n.Ed\n\
+                .\\\" snippet: c++\n.Bd -literal\nint main() {}\n.Ed\n\
+                .\\\" snippet: c++ body\n.Bd -literal\nf();\n.Ed\n";
     let found = manual_snippets("page.3", page);
     assert_eq!(found[0].form, Form::File);
     assert_eq!(found[0].code, "printf(\"x\\n\");");
     assert_eq!(found[0].origin, "page.3:4");
     assert_eq!(found[1].form, Form::Program);
+    assert_eq!(found[1].language, Language::C);
+    assert_eq!(
+        (found[2].language, &found[2].form),
+        (Language::Cxx, &Form::Program)
+    );
+    assert_eq!(
+        (found[3].language, &found[3].form),
+        (Language::Cxx, &Form::Body)
+    );
 }
 
 #[test]
