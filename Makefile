@@ -49,7 +49,8 @@ check: lint test-rust
 lint:
 	@tools/require "make lint" $(C_TOOLCHAIN)
 	@$(CARGO) fmt --version >/dev/null 2>&1 && $(CARGO) clippy --version >/dev/null 2>&1 || \
-		rustup component add rustfmt clippy
+		rustup component add rustfmt clippy 2>/dev/null || \
+		{ echo "make lint needs rustfmt and clippy: rustup component add rustfmt clippy"; exit 1; }
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
