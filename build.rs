@@ -123,8 +123,13 @@ fn compile_c_programs(root: &Path, include: &Path, out: &Path) -> String {
 /// `devpoll` (illumos and Solaris), so the code says which interface it needs instead of
 /// repeating lists of systems.
 fn declare_interface_cfgs() {
-    println!("cargo:rustc-check-cfg=cfg(kqueue, devpoll)");
+    println!("cargo:rustc-check-cfg=cfg(kqueue, devpoll, libkqueue)");
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os == "linux" && env::var_os("CARGO_FEATURE_LIBKQUEUE").is_some() {
+        link_libkqueue();
+        println!("cargo:rustc-cfg=kqueue");
+        println!("cargo:rustc-cfg=libkqueue");
+    }
     let kqueue_systems = [
         "macos",
         "ios",
@@ -142,6 +147,35 @@ fn declare_interface_cfgs() {
     if ["illumos", "solaris"].contains(&os.as_str()) {
         println!("cargo:rustc-cfg=devpoll");
     }
+}
+
+/// Links libkqueue (the `libkqueue` feature on Linux) where pkg-config finds it, and hands its
+/// compiler flags to the test that checks `src/backend/kqueue_sys.rs` against its header. The
+/// library's folder is also the run path, so a prefix outside the loader's own list works.
+fn link_libkqueue() {
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    let query = |what: &str| {
+        let output = std::process::Command::new("pkg-config")
+            .args([what, "libkqueue"])
+            .output()
+            .unwrap_or_else(|error| panic!("the libkqueue feature needs pkg-config: {error}"));
+        assert!(
+            output.status.success(),
+            "the libkqueue feature needs libkqueue, and `pkg-config {what} libkqueue` failed: \
+             install it from source (README, \"KQUEUE on Linux\")\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("pkg-config prints text")
+            .trim()
+            .to_owned()
+    };
+    let libdir = query("--variable=libdir");
+    let cflags = query("--cflags");
+    println!("cargo:rustc-link-search=native={libdir}");
+    println!("cargo:rustc-link-lib=dylib=kqueue");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{libdir}");
+    println!("cargo:rustc-env=SELECTORS_LIBKQUEUE_CFLAGS={cflags}");
 }
 
 // ---- Shared library: soname (packaging, issue 7) ------------------------------------------

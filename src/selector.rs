@@ -372,10 +372,10 @@ mod tests {
             Selector::new(None, 4, fd),
             Err(Errno(libc::EINVAL))
         ));
-        let missing = if cfg!(kqueue) {
-            Kind::Epoll
-        } else {
+        let missing = if cfg!(devpoll) {
             Kind::Kqueue
+        } else {
+            Kind::Devpoll
         };
         assert!(matches!(
             Selector::new(Some(missing), 0, fd),

@@ -40,6 +40,7 @@ use super::fair_merge::{report_fairly, FairStart, Report};
 use super::fd::{check, owned};
 use super::generation::{Generations, WAKER_GENERATION};
 use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
+use super::kqueue_sys as sys;
 use super::{kernel_capacity, waker, Backend, Relocation, Waited};
 use crate::errno::Result;
 use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ};
@@ -57,7 +58,7 @@ pub struct KqueueBackend {
 }
 
 /// The buffer kernel waits fill.
-struct KernelEvents(Vec<libc::kevent>);
+struct KernelEvents(Vec<sys::kevent>);
 
 // SAFETY: the only pointer in a `kevent` is `udata`, which holds a generation number, never an
 // address; moving the buffer to another thread moves numbers.
@@ -76,7 +77,7 @@ fn count(len: usize) -> libc::size_t {
 }
 
 /// A `kevent` with every field zero, to be filled in or overwritten by the kernel.
-fn blank() -> libc::kevent {
+fn blank() -> sys::kevent {
     // SAFETY: `kevent` is integers and a pointer used as an integer; all-zero is a valid value.
     // Zeroing also covers the fields some systems add (FreeBSD's `ext`).
     unsafe { std::mem::zeroed() }
@@ -85,55 +86,55 @@ fn blank() -> libc::kevent {
 /// The change entry that applies `change` to `fd`, tagged with `tag`. The field types differ
 /// between systems (`filter` is `u32` on NetBSD, `i16` elsewhere; `flags` `u32` or `u16`), so
 /// the values come straight from the libc constants and are never named by type here.
-fn change_entry(fd: RawFd, change: Change, tag: u32) -> libc::kevent {
+fn change_entry(fd: RawFd, change: Change, tag: u32) -> sys::kevent {
     let mut entry = blank();
     entry.ident = fd as libc::uintptr_t;
     entry.filter = match change.filter {
-        Filter::Read => libc::EVFILT_READ,
-        Filter::Write => libc::EVFILT_WRITE,
+        Filter::Read => sys::EVFILT_READ,
+        Filter::Write => sys::EVFILT_WRITE,
     };
-    entry.flags = libc::EV_RECEIPT
+    entry.flags = sys::EV_RECEIPT
         | match change.action {
             Action::Add(modes) => {
-                let mut flags = libc::EV_ADD;
+                let mut flags = sys::EV_ADD;
                 if modes.clear {
-                    flags |= libc::EV_CLEAR;
+                    flags |= sys::EV_CLEAR;
                 }
                 if modes.dispatch {
-                    flags |= libc::EV_DISPATCH;
+                    flags |= sys::EV_DISPATCH;
                 }
                 flags
             }
-            Action::Delete => libc::EV_DELETE,
-            Action::Disable => libc::EV_DISABLE,
+            Action::Delete => sys::EV_DELETE,
+            Action::Disable => sys::EV_DISABLE,
         };
     entry.udata = tag as usize as *mut libc::c_void;
     entry
 }
 
 /// The library's filter a kernel entry is about, if it is one of them.
-fn filter_of(entry: &libc::kevent) -> Option<Filter> {
+fn filter_of(entry: &sys::kevent) -> Option<Filter> {
     match entry.filter {
-        libc::EVFILT_READ => Some(Filter::Read),
-        libc::EVFILT_WRITE => Some(Filter::Write),
+        sys::EVFILT_READ => Some(Filter::Read),
+        sys::EVFILT_WRITE => Some(Filter::Write),
         _ => None,
     }
 }
 
 /// The tag a kernel entry carries in `udata`.
-fn tag_of(entry: &libc::kevent) -> Option<u32> {
+fn tag_of(entry: &sys::kevent) -> Option<u32> {
     u32::try_from(entry.udata as usize).ok()
 }
 
 /// Whether a kernel entry is the wakeup fd's.
-fn is_waker(entry: &libc::kevent, waker_fd: RawFd) -> bool {
+fn is_waker(entry: &sys::kevent, waker_fd: RawFd) -> bool {
     RawFd::try_from(entry.ident) == Ok(waker_fd) && tag_of(entry) == Some(WAKER_GENERATION)
 }
 
 /// What a reported filter says, for merging; `None` for the wakeup fd and foreign filters.
 /// Like CPython's `KqueueSelector`, the filter alone gives the event: `EV_EOF` (end of file, a
 /// peer gone) and `EV_ERROR` arrive on the filter of the direction they concern.
-fn report_of(entry: &libc::kevent, waker_fd: RawFd) -> Option<Report> {
+fn report_of(entry: &sys::kevent, waker_fd: RawFd) -> Option<Report> {
     if is_waker(entry, waker_fd) {
         return None;
     }
@@ -145,8 +146,8 @@ fn report_of(entry: &libc::kevent, waker_fd: RawFd) -> Option<Report> {
 }
 
 /// The errno a receipt answers its change with: `data` when `EV_ERROR` is set (0 for done).
-fn receipt_errno(receipt: &libc::kevent) -> i32 {
-    if receipt.flags & libc::EV_ERROR != 0 {
+fn receipt_errno(receipt: &sys::kevent) -> i32 {
+    if receipt.flags & sys::EV_ERROR != 0 {
         i32::try_from(receipt.data).unwrap_or(libc::EIO)
     } else {
         0
@@ -167,7 +168,7 @@ fn timespec(wait: Duration) -> libc::timespec {
 #[cfg(target_os = "netbsd")]
 fn close_on_exec_kqueue() -> Result<OwnedFd> {
     // SAFETY: kqueue1 takes no pointers.
-    owned(unsafe { libc::kqueue1(libc::O_CLOEXEC) })
+    owned(unsafe { sys::kqueue1(libc::O_CLOEXEC) })
 }
 
 /// A close-on-exec kqueue, marked right after `kqueue()`: macOS and OpenBSD have no `kqueue1`,
@@ -178,7 +179,7 @@ fn close_on_exec_kqueue() -> Result<OwnedFd> {
 #[cfg(not(target_os = "netbsd"))]
 fn close_on_exec_kqueue() -> Result<OwnedFd> {
     // SAFETY: kqueue takes no pointers.
-    let kqueue = owned(unsafe { libc::kqueue() })?;
+    let kqueue = owned(unsafe { sys::kqueue() })?;
     super::fd::set_close_on_exec(kqueue.as_raw_fd())?;
     Ok(kqueue)
 }
@@ -217,7 +218,7 @@ impl KqueueBackend {
         // SAFETY: both arrays hold MAX_CHANGES entries, and the kernel reads and writes at most
         // `changes.len()` of them; `no_wait` is live.
         let rc = unsafe {
-            libc::kevent(
+            sys::kevent(
                 self.kqueue.as_raw_fd(),
                 list.as_ptr(),
                 count(changes.len()),
@@ -318,7 +319,7 @@ impl Backend for KqueueBackend {
         let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
         // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
         let rc = unsafe {
-            libc::kevent(
+            sys::kevent(
                 self.kqueue.as_raw_fd(),
                 ptr::null(),
                 0,
@@ -350,7 +351,7 @@ impl Backend for KqueueBackend {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.kernel_events.0.capacity() * std::mem::size_of::<libc::kevent>()
+        self.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
     }
 
     fn release_after_fork(self: Box<Self>) {

@@ -30,6 +30,8 @@ mod generation;
 mod kqueue;
 #[cfg(any(test, kqueue))]
 mod kqueue_changes;
+#[cfg(kqueue)]
+mod kqueue_sys;
 mod poll;
 mod select;
 pub mod strerror;
