@@ -42,7 +42,7 @@ use super::generation::{Generations, WAKER_GENERATION};
 use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
 use super::kqueue_sys as sys;
 use super::{kernel_capacity, waker, Backend, Relocation, Waited};
-use crate::errno::Result;
+use crate::errno::{Errno, Result};
 use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ};
 use crate::key::SelEvent;
 use crate::kind::Kind;
@@ -266,6 +266,17 @@ impl Backend for KqueueBackend {
 
     fn fileno(&self) -> Option<RawFd> {
         Some(self.kqueue.as_raw_fd())
+    }
+
+    fn admit(&self, fd: RawFd) -> Result<()> {
+        // A kqueue watching itself: FreeBSD refuses it (EINVAL), as Linux refuses an epoll fd in
+        // its own set; libkqueue, whose kqueue fd is the write end of a pipe, would take it and
+        // never report it. Refused here, so every kqueue answers alike.
+        if fd == self.kqueue.as_raw_fd() {
+            Err(Errno(libc::EINVAL))
+        } else {
+            Ok(())
+        }
     }
 
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
