@@ -283,6 +283,10 @@ fn compile(
     for flag in STRICT_FLAGS {
         build.flag(flag);
     }
+    if env::var_os("CARGO_FEATURE_LIBKQUEUE").is_some() {
+        // The tests expect KQUEUE on Linux, and libkqueue's ways where they differ from the BSDs.
+        build.define("SEL_TEST_LIBKQUEUE", None);
+    }
     for source in sources {
         build.file(source);
     }

@@ -35,7 +35,8 @@ static void null_selector(int kind) {
     CHECK_EQ(sel_get_map(NULL, NULL, 0), 0);
 }
 
-/* sel_new: unknown kinds and flags give EINVAL, kinds Linux lacks give ENOSYS. */
+/* sel_new: unknown kinds and flags give EINVAL, kinds Linux lacks give ENOSYS (KQUEUE exists in
+ * the build with libkqueue). */
 static void new_refuses_bad_arguments(int kind) {
     static const int unknown_kinds[] = {-1, 6, 1000};
     size_t i;
@@ -51,9 +52,18 @@ static void new_refuses_bad_arguments(int kind) {
     errno = 0;
     CHECK(sel_new(SEL_KIND_DEFAULT, SEL_FLAG_EINTR | 0x100) == NULL);
     CHECK_EQ(errno, EINVAL);
+#ifdef SEL_TEST_LIBKQUEUE
+    {
+        sel_selector *kqueue = sel_new(SEL_KIND_KQUEUE, 0);
+        CHECK(kqueue != NULL);
+        CHECK_EQ(sel_kind_of(kqueue), SEL_KIND_KQUEUE);
+        CHECK_EQ(sel_close(kqueue), 0);
+    }
+#else
     errno = 0;
     CHECK(sel_new(SEL_KIND_KQUEUE, 0) == NULL);
     CHECK_EQ(errno, ENOSYS);
+#endif
     errno = 0;
     CHECK(sel_new(SEL_KIND_DEVPOLL, 0) == NULL);
     CHECK_EQ(errno, ENOSYS);
@@ -182,7 +192,8 @@ static void fd_setsize_bounds_select_only(int kind) {
 }
 
 /* A regular file: EPOLL refuses it with EPERM and records nothing; select and poll accept it
- * (always ready), as CPython's selectors do. */
+ * (always ready), as CPython's selectors do. KQUEUE accepts it and reports it readable while
+ * the file offset is before the end, as the BSD kernels' EVFILT_READ on a vnode does. */
 static void regular_file(int kind) {
     char path[] = "/tmp/libselectors-test-XXXXXX";
     sel_selector *sel = open_selector(kind, 0);
@@ -195,7 +206,11 @@ static void regular_file(int kind) {
         CHECK_EQ(sel_get_map(sel, NULL, 0), 0);
     } else {
         sel_event events[1];
+        if (kind == SEL_KIND_KQUEUE)
+            CHECK_EQ(write(fd, "data", 4), 4);
         CHECK_EQ(sel_register(sel, fd, SEL_EVENT_READ, NULL, NULL), 0);
+        if (kind == SEL_KIND_KQUEUE)
+            CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
         CHECK_EQ(sel_select(sel, 0, events, 1), 1);
         CHECK_EQ(events[0].mask, SEL_EVENT_READ);
     }
@@ -204,15 +219,15 @@ static void regular_file(int kind) {
 }
 
 /* A modify the kernel refuses unregisters the fd and returns the kernel's error (CPython
- * bpo-30014). Only EPOLL asks the kernel on modify: an fd closed behind its back makes
- * EPOLL_CTL_MOD fail with EBADF. select and poll only record the change. */
+ * bpo-30014). EPOLL and KQUEUE ask the kernel on modify: an fd closed behind their back makes
+ * EPOLL_CTL_MOD, or kevent's EV_ADD, fail with EBADF. select and poll only record the change. */
 static void refused_modify_unregisters(int kind) {
     sel_selector *sel = open_selector(kind, 0);
     int pair[2];
     make_socketpair(pair);
     CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
     CHECK_EQ(close(pair[0]), 0);
-    if (kind == SEL_KIND_EPOLL) {
+    if (kind == SEL_KIND_EPOLL || kind == SEL_KIND_KQUEUE) {
         CHECK_EQ(sel_modify(sel, pair[0], SEL_EVENT_WRITE, NULL, NULL), -EBADF);
         CHECK_EQ(sel_get_key(sel, pair[0], NULL), -ENOENT);
     } else {
@@ -223,11 +238,11 @@ static void refused_modify_unregisters(int kind) {
     CHECK_EQ(close(pair[1]), 0);
 }
 
-/* sel_fileno: the kernel object's fd on EPOLL, EOPNOTSUPP where there is none. */
+/* sel_fileno: the kernel object's fd on EPOLL and KQUEUE, EOPNOTSUPP where there is none. */
 static void fileno_by_kind(int kind) {
     sel_selector *sel = open_selector(kind, 0);
     int fd = sel_fileno(sel);
-    if (kind == SEL_KIND_EPOLL) {
+    if (kind == SEL_KIND_EPOLL || kind == SEL_KIND_KQUEUE) {
         CHECK(fd >= 0);
         CHECK(fcntl(fd, F_GETFD) >= 0);
     } else {
@@ -236,25 +251,40 @@ static void fileno_by_kind(int kind) {
     CHECK_EQ(sel_close(sel), 0);
 }
 
-/* The fds a selector opens for itself cannot be registered in it: its epoll fd is refused by the
- * kernel (EINVAL), its wakeup fd by the library (EEXIST, it is registered already), since a second
- * registration would take over the wakeup's kernel entry or drain it. sel_wakeup still works. */
+/* The fds a selector opens for itself cannot be registered in it: its epoll or kqueue fd is
+ * refused with EINVAL (by the kernel, and by the library for a kqueue), its wakeup fd by the
+ * library (EEXIST, it is registered already), since a second registration would take over the
+ * wakeup's kernel entry or drain it. sel_wakeup still works.
+ * libkqueue (KQUEUE on Linux) also opens fds of its own, which a BSD kernel does not: for each
+ * kqueue its epoll fd, refused by epoll with EINVAL, and the read end of the pipe whose write
+ * end is the kqueue fd and one eventfd per filter, already in that epoll set, so EEXIST; and
+ * while any kqueue exists, its monitoring thread's socket pair and signalfd, which a register
+ * takes as it takes any socket (undone here). */
 #define PROBED_FDS 256
 static void own_fds_refused(int kind) {
     char open_before[PROBED_FDS];
     sel_selector *sel;
-    int fd, own = 0;
+    int fd, own = 0, libkqueue_epoll_fds = 0;
     for (fd = 0; fd < PROBED_FDS; fd++)
         open_before[fd] = fcntl(fd, F_GETFD) != -1;
     sel = open_selector(kind, 0);
     for (fd = 0; fd < PROBED_FDS; fd++) {
+        int rc;
         if (open_before[fd] || fcntl(fd, F_GETFD) == -1)
             continue;
         own++;
-        CHECK_EQ(sel_register(sel, fd, SEL_EVENT_READ, NULL, NULL),
-                 fd == sel_fileno(sel) ? -EINVAL : -EEXIST);
+        rc = sel_register(sel, fd, SEL_EVENT_READ, NULL, NULL);
+        if (fd == sel_fileno(sel))
+            CHECK_EQ(rc, -EINVAL);
+        else if (ON_LIBKQUEUE(kind) && rc == -EINVAL)
+            libkqueue_epoll_fds++;
+        else if (ON_LIBKQUEUE(kind) && rc == 0)
+            CHECK_EQ(sel_unregister(sel, fd, NULL), 0);
+        else
+            CHECK_EQ(rc, -EEXIST);
     }
     CHECK(own >= 1);
+    CHECK_EQ(libkqueue_epoll_fds, ON_LIBKQUEUE(kind) ? 1 : 0);
     CHECK_EQ(sel_get_map(sel, NULL, 0), 0);
     CHECK_EQ(sel_wakeup(sel), 0);
     check_select_woken_at_once(sel);

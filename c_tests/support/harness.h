@@ -7,7 +7,7 @@
  * (tests/c_api.rs runs each case so). Either way the signal handlers, rlimits, seccomp filters
  * and threads of one case never disturb another. A case marked PER_KIND runs once for each kind
  * of the platform (SELECT, POLL, and EPOLL on Linux, KQUEUE on macOS and the BSDs, DEVPOLL on
- * illumos and Solaris); the harness checks that no fd leaked across each run. A case that needs
+ * illumos and Solaris; on Linux KQUEUE too in the build with libkqueue, SEL_TEST_LIBKQUEUE); the harness checks that no fd leaked across each run. A case that needs
  * Linux (LINUX_ONLY_CASE) is still listed where it is turned off, and reports itself skipped.
  *
  * A failed CHECK prints where and why and exits the process with status 1.
@@ -71,6 +71,15 @@ const char *kind_label(int kind);
             test_fail(__FILE__, __LINE__, #actual " == " #expected,       \
                       actual_value_, expected_value_);                    \
     } while (0)
+
+/** Whether `kind` runs on libkqueue, a user-space kqueue for Linux (the build with the
+ * `libkqueue` feature defines SEL_TEST_LIBKQUEUE): where libkqueue differs from the BSD
+ * kernels, a test asserts what libkqueue does and says what the BSDs do beside it. */
+#ifdef SEL_TEST_LIBKQUEUE
+#define ON_LIBKQUEUE(kind) ((kind) == SEL_KIND_KQUEUE)
+#else
+#define ON_LIBKQUEUE(kind) ((void)(kind), 0)
+#endif
 
 /** The number of entries in a test table. */
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
