@@ -27,9 +27,10 @@
 //! waker before, and apart from, the backend: one mechanism for every platform.
 //!
 //! A kqueue is not inherited by a child of `fork` on these systems (the child's fd table has no
-//! such fd; OpenBSD's regress test `kqueue-fork.c` checks it): a child uses the selector after
-//! `sel_after_fork`, which builds a new kqueue and forgets the old number instead of closing
-//! it, since in the child that number is free or already names a file the child opened.
+//! such fd; OpenBSD's regress test `kqueue-fork.c` checks it; libkqueue closes its copy in the
+//! child): a child uses the selector after `sel_after_fork`, which builds a new kqueue, and
+//! never closes the old number ([`KqueueFd`]), since in the child that number is free or
+//! already names a file the child opened.
 
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -50,11 +51,47 @@ use crate::registry::Registry;
 
 /// A kqueue and the buffer its waits fill.
 pub struct KqueueBackend {
-    kqueue: OwnedFd,
+    kqueue: KqueueFd,
     waker_fd: RawFd,
     kernel_events: KernelEvents,
     generations: Generations,
     fair_start: FairStart,
+}
+
+/// The kqueue's fd, closed only by the process that made it. A child of `fork` has no copy (the
+/// BSD kernels do not inherit a kqueue; libkqueue closes it in the child): there the number is
+/// free, or names a file the child opened since, which closing it would take away. So a child
+/// that drops the selector, by `sel_close` or after `sel_after_fork`, forgets the number.
+struct KqueueFd {
+    fd: RawFd,
+    creator: libc::pid_t,
+}
+
+impl KqueueFd {
+    fn new(kqueue: OwnedFd) -> KqueueFd {
+        KqueueFd {
+            fd: kqueue.into_raw_fd(),
+            // SAFETY: getpid takes no arguments and cannot fail.
+            creator: unsafe { libc::getpid() },
+        }
+    }
+}
+
+impl AsRawFd for KqueueFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd
+    }
+}
+
+impl Drop for KqueueFd {
+    fn drop(&mut self) {
+        // SAFETY: getpid takes no arguments; `fd` is the kqueue this process made and owns.
+        unsafe {
+            if libc::getpid() == self.creator {
+                libc::close(self.fd);
+            }
+        }
+    }
 }
 
 /// The buffer kernel waits fill.
@@ -188,7 +225,7 @@ impl KqueueBackend {
     /// Creates a close-on-exec kqueue watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<KqueueBackend> {
         let backend = KqueueBackend {
-            kqueue: close_on_exec_kqueue()?,
+            kqueue: KqueueFd::new(close_on_exec_kqueue()?),
             waker_fd,
             kernel_events: KernelEvents(Vec::new()),
             generations: Generations::default(),
@@ -363,11 +400,5 @@ impl Backend for KqueueBackend {
 
     fn heap_bytes(&self) -> usize {
         self.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
-    }
-
-    fn release_after_fork(self: Box<Self>) {
-        // A kqueue is not inherited: in the child its number is free, or already holds a file
-        // the child opened since, which closing it here would take away. Forget it instead.
-        let _ = self.kqueue.into_raw_fd();
     }
 }
