@@ -15,8 +15,9 @@
 #include "harness.h"
 #include "selectors.h"
 
-/* Contract: every kernel fd sel_new makes is close-on-exec, whatever the flags; EPOLL's
- * sel_fileno is one of them, SELECT and POLL have none (-EOPNOTSUPP); sel_close closes them. */
+/* Contract: every kernel fd sel_new makes is close-on-exec, whatever the flags; EPOLL's and
+ * KQUEUE's sel_fileno is one of them, SELECT and POLL have none (-EOPNOTSUPP); sel_close closes
+ * them (libkqueue's own fds soon after, see await_closed; the BSD kernels' in close itself). */
 static void own_fds_are_close_on_exec(int kind) {
     static const unsigned flag_sets[] = {0, SEL_FLAG_EINTR};
     size_t f;
@@ -33,12 +34,14 @@ static void own_fds_are_close_on_exec(int kind) {
             CHECK(fd_flags & FD_CLOEXEC);
             kernel_fd_is_own |= own[i] == kernel_fd;
         }
-        if (kind == SEL_KIND_EPOLL)
+        if (kind == SEL_KIND_EPOLL || kind == SEL_KIND_KQUEUE)
             CHECK(kernel_fd_is_own);
         else
             CHECK_EQ(kernel_fd, -EOPNOTSUPP);
         CHECK_EQ(sel_close(sel), 0);
         for (i = 0; i < count; i++) {
+            if (ON_LIBKQUEUE(kind))
+                await_closed(own[i]);
             CHECK_EQ(fcntl(own[i], F_GETFD), -1);
             CHECK_EQ(errno, EBADF);
         }

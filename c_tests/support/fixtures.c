@@ -363,3 +363,10 @@ void check_select_woken_at_once(sel_selector *sel) {
     CHECK_EQ(sel_select(sel, 10.0, events, 4), 0);
     CHECK(now_seconds() - started < SLACK_SECONDS);
 }
+
+void await_closed(int fd) {
+    const struct timespec pause = {0, 10 * 1000 * 1000};
+    int waits;
+    for (waits = 0; waits < 200 && fcntl(fd, F_GETFD) != -1; waits++)
+        nanosleep(&pause, NULL);
+}

@@ -129,6 +129,13 @@ size_t list_open_fds(int *fds, size_t cap);
 sel_selector *open_selector_noting_fds(int kind, unsigned flags, int *fds, size_t cap,
                                        size_t *count);
 
+/**
+ * Waits up to 2 s for `fd` to be closed; returns at once if it is. libkqueue closes a kqueue's
+ * own fds (its epoll set, its pipe, its eventfds) from a monitoring thread shortly after the
+ * kqueue fd is closed, where the BSD kernels free a kqueue in close() itself.
+ */
+void await_closed(int fd);
+
 #ifdef __cplusplus
 }
 #endif
