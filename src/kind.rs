@@ -76,6 +76,31 @@ impl Kind {
         events & SEL_EVENT_EDGE == 0 || matches!(self, Kind::Epoll | Kind::Kqueue)
     }
 
+    /// Whether this build has the kind: select and poll everywhere, epoll on Linux, kqueue on
+    /// macOS and the BSDs (and on Linux with the `libkqueue` feature), /dev/poll on illumos and
+    /// Solaris. `sel_new` of any other kind fails with `ENOSYS`.
+    pub const fn is_built(self) -> bool {
+        match self {
+            Kind::Select | Kind::Poll => true,
+            Kind::Epoll => cfg!(any(target_os = "linux", target_os = "android")),
+            Kind::Kqueue => cfg!(kqueue),
+            Kind::Devpoll => cfg!(devpoll),
+        }
+    }
+
+    /// Every kind this build has ([`Self::is_built`]), for the tests that run on each.
+    #[cfg(test)]
+    pub fn built() -> Vec<Kind> {
+        let all = [
+            Kind::Select,
+            Kind::Poll,
+            Kind::Epoll,
+            Kind::Kqueue,
+            Kind::Devpoll,
+        ];
+        all.into_iter().filter(|kind| kind.is_built()).collect()
+    }
+
     /// What DEFAULT means on this platform, before any run-time fallback.
     pub const fn platform_default() -> Kind {
         if cfg!(any(target_os = "linux", target_os = "android")) {
@@ -126,6 +151,19 @@ mod tests {
             assert!(!kind.supports(SEL_EVENT_EDGE | 1));
             assert!(kind.supports(crate::events::SEL_EVENT_ONESHOT | 1));
         }
+    }
+
+    #[test]
+    fn the_built_kinds_are_the_ones_that_open() {
+        let waker = crate::backend::waker::Waker::new().unwrap();
+        for raw in SEL_KIND_SELECT..=SEL_KIND_DEVPOLL {
+            let kind = Kind::from_raw(raw).unwrap();
+            let opened = crate::backend::open(kind, waker.watched_fd());
+            assert_eq!(opened.is_ok(), kind.is_built(), "{kind:?}");
+        }
+        assert!(Kind::built().contains(&Kind::platform_default()));
+        #[cfg(feature = "libkqueue")]
+        assert!(Kind::built().contains(&Kind::Kqueue));
     }
 
     #[test]

@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_registration_from_another_thread_reaches_the_blocked_wait() {
-        for kind in [Kind::Select, Kind::Poll, Kind::platform_default()] {
+        for kind in Kind::built() {
             let shared = Arc::new(SharedSelector::new(Some(kind), 0).unwrap());
             let (reader, mut writer) = UnixStream::pair().unwrap();
             writer.write_all(b"x").unwrap();
