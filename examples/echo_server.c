@@ -1,14 +1,15 @@
 /*
  * The echo server of Python's selectors documentation, in C on libselectors.
  *
- *     echo_server [-q] [port]      (port 12345 by default, 0 for any free port)
+ *     echo_server [-q] [-k kind] [port]      (port 12345 by default, 0 for any free port)
  *
  * As in Python, each registration's data is its callback: the listening socket's accepts, a
  * connection's reads. Unlike the Python example it loses no data under load: what a
  * non-blocking send cannot take now is kept, and the connection waits for WRITE (sel_modify)
  * until it is flushed, then goes back to READ. SIGINT or SIGTERM stop it cleanly through
  * sel_wakeup, and running out of fds (EMFILE) sheds one connection instead of spinning.
- * `-q` silences the per-connection messages (for load tests).
+ * `-q` silences the per-connection messages (for load tests); `-k` picks the selector kind
+ * (select, poll, epoll, kqueue, devpoll; DEFAULT otherwise).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -222,19 +223,41 @@ static void close_all(int listener) {
     free(keys);
 }
 
+/** The SEL_KIND_* named `name` (select, poll, epoll, kqueue, devpoll), or -1. */
+static int kind_named(const char *name) {
+    static const struct {
+        const char *name;
+        int kind;
+    } kinds[] = {{"select", SEL_KIND_SELECT}, {"poll", SEL_KIND_POLL}, {"epoll", SEL_KIND_EPOLL},
+                 {"kqueue", SEL_KIND_KQUEUE}, {"devpoll", SEL_KIND_DEVPOLL}};
+    size_t i;
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(name, kinds[i].name) == 0)
+            return kinds[i].kind;
+    return -1;
+}
+
 int main(int argc, char **argv) {
     struct handler listener = {accept_clients, -1};
     struct sigaction stop;
     sel_event events[MAX_EVENTS];
-    int arg = 1, port = 12345, rc;
+    int arg = 1, port = 12345, kind = SEL_KIND_DEFAULT, rc;
     if (arg < argc && strcmp(argv[arg], "-q") == 0) {
         quiet = 1;
         arg++;
     }
+    if (arg + 1 < argc && strcmp(argv[arg], "-k") == 0) {
+        kind = kind_named(argv[arg + 1]);
+        if (kind < 0) {
+            fprintf(stderr, "unknown kind %s\n", argv[arg + 1]);
+            return 1;
+        }
+        arg += 2;
+    }
     if (arg < argc)
         port = atoi(argv[arg]);
 
-    sel = sel_new(SEL_KIND_DEFAULT, 0);
+    sel = sel_new(kind, 0);
     if (sel == NULL) {
         perror("sel_new");
         return 1;

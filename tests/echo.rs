@@ -26,8 +26,15 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the example `program` on any free port (`args` come before the port).
+    /// Starts the example `program` on any free port (`args` come before the port) with
+    /// DEFAULT, which is epoll on Linux.
     fn start(program: &str, args: &[&str]) -> Server {
+        Server::start_on(program, args, "EpollSelector")
+    }
+
+    /// Starts the example `program` on any free port (`args` come before the port); its banner
+    /// names the selector `kind`.
+    fn start_on(program: &str, args: &[&str], kind: &str) -> Server {
         let program = support::link(program);
         let mut child = support::command(&program)
             .args(args)
@@ -41,10 +48,7 @@ impl Server {
             .read_line(&mut banner)
             .expect("the server prints its banner");
         let port = support::port_from_banner(&banner);
-        assert!(
-            banner.contains("EpollSelector"),
-            "DEFAULT is epoll on Linux: {banner:?}"
-        );
+        assert!(banner.contains(kind), "not on {kind}: {banner:?}");
         Server {
             child,
             output,
@@ -121,7 +125,11 @@ fn a_session_like_nc(program: &str) {
 
 /// 40 pipelined clients at once, up to 4 MiB each: every byte comes back, in order.
 fn load_loses_no_byte(program: &str) {
-    let server = Server::start(program, &["-q"]);
+    load_loses_no_byte_on(Server::start(program, &["-q"]));
+}
+
+/// The load of [`load_loses_no_byte`] on a server already started.
+fn load_loses_no_byte_on(server: Server) {
     // Sizes from one byte to far beyond the socket buffers, which forces partial sends.
     let sizes = [1, 100, 4096, 65_536, 300_000, 1 << 20, 4 << 20];
     thread::scope(|scope| {
@@ -145,6 +153,14 @@ fn c_server_session_like_nc() {
 #[test]
 fn c_server_load_loses_no_byte() {
     load_loses_no_byte(C_SERVER);
+}
+
+/// The C server's load on KQUEUE, through libkqueue.
+#[cfg(feature = "libkqueue")]
+#[test]
+fn c_server_load_loses_no_byte_on_kqueue() {
+    let server = Server::start_on(C_SERVER, &["-q", "-k", "kqueue"], "KqueueSelector");
+    load_loses_no_byte_on(server);
 }
 
 #[test]
