@@ -41,8 +41,8 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check abi-check test-valgrind sanitize c-tests-posix package-test deb-test test-python bench-smoke soak \
-	fuzz miri cross-check
+test: check test-kqueue abi-check test-valgrind sanitize c-tests-posix package-test deb-test \
+	test-python bench-smoke soak fuzz miri cross-check
 
 check: lint test-rust
 
@@ -58,6 +58,34 @@ lint:
 test-rust:
 	@tools/require "make test-rust" $(C_TOOLCHAIN) binutils
 	$(CARGO) test
+
+# ---- KQUEUE on Linux, through libkqueue (README, "KQUEUE on Linux") ------------------------
+
+# The build with KQUEUE (--features libkqueue, in a target folder of its own so the two builds
+# do not overwrite each other's libselectors.so): clippy, the unit tests and every per-kind C
+# case on each kind, KQUEUE included, the header unchanged, and the echo load test on KQUEUE.
+# Prints how many C cases passed on each kind. Without libkqueue installed, one line says it
+# was skipped and why.
+KQUEUE_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/libkqueue
+
+.PHONY: test-kqueue
+test-kqueue:
+	@if ! pkg-config --exists libkqueue 2>/dev/null; then \
+		echo 'test-kqueue: SKIPPED: libkqueue is not installed (`pkg-config --exists libkqueue` fails); README, "KQUEUE on Linux", says how to install it'; \
+		exit 0; \
+	fi; \
+	set -e; export CARGO_TARGET_DIR=$(KQUEUE_TARGET_DIR); \
+	echo "test-kqueue: libkqueue $$(pkg-config --modversion libkqueue) in $$(pkg-config --variable=libdir libkqueue)"; \
+	$(CARGO) clippy --all-targets --features libkqueue -- -D warnings; \
+	$(CARGO) test --features libkqueue --lib --test header --test echo; \
+	mkdir -p $(KQUEUE_TARGET_DIR); \
+	$(CARGO) test --features libkqueue --test c_api -- --nocapture > $(KQUEUE_TARGET_DIR)/c_api.log 2>&1 || \
+		{ cat $(KQUEUE_TARGET_DIR)/c_api.log; exit 1; }; \
+	grep 'test result' $(KQUEUE_TARGET_DIR)/c_api.log; \
+	for kind in Select Poll Epoll Kqueue; do \
+		printf 'test-kqueue: %s C case runs passed on %sSelector\n' \
+			"$$(grep -c "^ok .* \[$${kind}Selector\]$$" $(KQUEUE_TARGET_DIR)/c_api.log)" "$$kind"; \
+	done
 
 # The type check and clippy for macOS, the BSDs, illumos and Solaris (kqueue, /dev/poll): each
 # target against its own libc definitions, with Debian's rustc-web (installed when missing).
