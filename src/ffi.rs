@@ -352,6 +352,12 @@ pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
 /// use the parent's object at all: a kqueue is not inherited by `fork()`, and a /dev/poll fd
 /// answers a child's changes and waits with `EACCES`.
 ///
+/// KQUEUE on Linux runs on libkqueue, which cannot free the parent's state in a child (its
+/// BUGS.md: a forked child must `exec()` or `_exit()` soon after): there `sel_after_fork` gives
+/// the child a working selector, but libkqueue's memory from the parent stays allocated in the
+/// child, and libkqueue does not support a long-lived child that never calls `exec()`; such a
+/// child should use POLL or EPOLL.
+///
 /// Returns the number of registrations that the kernel refused to re-arm (their fds were closed
 /// in the child) and that were removed from the map, normally 0; or a negative errno if the new
 /// kernel object could not be made (`-EMFILE`, …), the selector then unchanged; `-EINVAL` for a
