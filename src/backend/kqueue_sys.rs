@@ -137,40 +137,33 @@ int main(void) {
             data: 0,
             udata: std::ptr::null_mut(),
         };
+        // Each line as the C program prints it: the expression, then its value.
+        macro_rules! offset {
+            ($field:ident) => {
+                (
+                    concat!("offsetof(struct kevent, ", stringify!($field), ")"),
+                    offset_of!(kevent, $field) as i64,
+                )
+            };
+        }
+        macro_rules! field_size {
+            ($field:ident) => {
+                (
+                    concat!("sizeof(((struct kevent *)0)->", stringify!($field), ")"),
+                    size_of_val(&zero.$field) as i64,
+                )
+            };
+        }
         let ours = [
             ("sizeof(struct kevent)", size_of::<kevent>() as i64),
-            (
-                "offsetof(struct kevent, ident)",
-                offset_of!(kevent, ident) as i64,
-            ),
-            (
-                "offsetof(struct kevent, filter)",
-                offset_of!(kevent, filter) as i64,
-            ),
-            (
-                "offsetof(struct kevent, flags)",
-                offset_of!(kevent, flags) as i64,
-            ),
-            (
-                "offsetof(struct kevent, fflags)",
-                offset_of!(kevent, fflags) as i64,
-            ),
-            (
-                "offsetof(struct kevent, data)",
-                offset_of!(kevent, data) as i64,
-            ),
-            (
-                "offsetof(struct kevent, udata)",
-                offset_of!(kevent, udata) as i64,
-            ),
-            (
-                "sizeof(((struct kevent *)0)->filter)",
-                size_of_val(&zero.filter) as i64,
-            ),
-            (
-                "sizeof(((struct kevent *)0)->flags)",
-                size_of_val(&zero.flags) as i64,
-            ),
+            offset!(ident),
+            offset!(filter),
+            offset!(flags),
+            offset!(fflags),
+            offset!(data),
+            offset!(udata),
+            field_size!(filter),
+            field_size!(flags),
             ("EVFILT_READ", i64::from(EVFILT_READ)),
             ("EVFILT_WRITE", i64::from(EVFILT_WRITE)),
             ("EV_ADD", i64::from(EV_ADD)),
