@@ -9,12 +9,15 @@
 //! `the_layout_is_libkqueues` (a C program compiled against the installed header prints what
 //! it sees).
 
+#[cfg(all(not(libkqueue), not(target_os = "netbsd")))]
+pub use libc::kqueue;
+/// NetBSD makes a close-on-exec kqueue with `kqueue1`, the others with `kqueue`.
 #[cfg(target_os = "netbsd")]
 pub use libc::kqueue1;
 #[cfg(not(libkqueue))]
 pub use libc::{
-    kevent, kqueue, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_DISABLE,
-    EV_DISPATCH, EV_ERROR, EV_RECEIPT,
+    kevent, EVFILT_READ, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_DISABLE, EV_DISPATCH,
+    EV_ERROR, EV_RECEIPT,
 };
 
 #[cfg(libkqueue)]
