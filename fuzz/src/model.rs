@@ -13,6 +13,16 @@
 //!   or now holds another file) and nothing once it is gone, and a change of events on such a
 //!   number reaches the kernel, whose refusal (`EBADF`, `ENOENT`) unregisters the fd. The
 //!   kernel entries this model keeps are the `(file, number)` pairs epoll itself keys on.
+//! - KQUEUE (with the `libkqueue` feature: libkqueue's user-space kqueue, the only one on
+//!   Linux) reports each filter as its event, `EV_EOF` included, as CPython's `KqueueSelector`
+//!   does: a hang-up fires the filters it concerns, which `poll(2)`'s view (CPython's poll
+//!   mapping) gives here. Each fd is two filters, and a buffer smaller than the registrations
+//!   takes exactly its size from the kernel, so two filters of one fd (or the wakeup fd) may
+//!   take two of its places. What it does once a registered number is closed or replaced behind
+//!   its back is not modelled: a BSD kernel removes the number's filters on close, libkqueue
+//!   keeps its state (its BUGS.md: "If a file descriptor outside of kqueue is closed, the
+//!   internal kqueue state is not cleaned up"), so the runner stops driving the KQUEUE selector
+//!   of an input at that point ([`Model::loses_track_at_close`]).
 //!
 //! - Hang-ups map per kind, as CPython's class of that kind maps them: SELECT sees what
 //!   `select(2)` sees, which counts a hang-up as readable only, where POLL and EPOLL report it
@@ -31,23 +41,47 @@ pub const FD_SETSIZE: RawFd = 1024;
 const READ: u32 = selectors::SEL_EVENT_READ;
 const WRITE: u32 = selectors::SEL_EVENT_WRITE;
 
-/// The Linux kinds, all three driven by every fuzz input.
+/// The kinds this build has, all driven by every fuzz input: the three of Linux, and KQUEUE
+/// with the `libkqueue` feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Select,
     Poll,
     Epoll,
+    #[cfg(feature = "libkqueue")]
+    Kqueue,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Select, Kind::Poll, Kind::Epoll];
+    #[cfg(not(feature = "libkqueue"))]
+    pub const ALL: &'static [Kind] = &[Kind::Select, Kind::Poll, Kind::Epoll];
+    #[cfg(feature = "libkqueue")]
+    pub const ALL: &'static [Kind] = &[Kind::Select, Kind::Poll, Kind::Epoll, Kind::Kqueue];
 
     pub fn raw(self) -> i32 {
         match self {
             Kind::Select => selectors::SEL_KIND_SELECT,
             Kind::Poll => selectors::SEL_KIND_POLL,
             Kind::Epoll => selectors::SEL_KIND_EPOLL,
+            #[cfg(feature = "libkqueue")]
+            Kind::Kqueue => selectors::SEL_KIND_KQUEUE,
         }
+    }
+
+    /// Whether `sel_new` makes this raw kind in this build (DEFAULT is EPOLL).
+    pub fn exists(raw: i32) -> bool {
+        raw == selectors::SEL_KIND_DEFAULT || Kind::ALL.iter().any(|kind| kind.raw() == raw)
+    }
+
+    /// Whether closing a selector of this raw kind frees its fds only later: libkqueue closes
+    /// its own from a thread of its own, shortly after `sel_close` returns.
+    pub fn frees_fds_later(raw: i32) -> bool {
+        cfg!(feature = "libkqueue") && raw == selectors::SEL_KIND_KQUEUE
+    }
+
+    /// Whether the kind has a kernel object, which `sel_fileno` returns.
+    pub fn has_fileno(raw: i32) -> bool {
+        raw != selectors::SEL_KIND_SELECT && raw != selectors::SEL_KIND_POLL
     }
 }
 
@@ -125,12 +159,12 @@ impl Model {
             return Err(-libc::EINVAL);
         }
         let file = world.file_at(fd).ok_or(-libc::EBADF)?;
+        if self.refuses_dev_null() && world.is_dev_null(file) {
+            return Err(-libc::EPERM);
+        }
         let id = self.next_id;
         self.next_id += 1;
         if self.kind == Kind::Epoll {
-            if world.is_dev_null(file) {
-                return Err(-libc::EPERM);
-            }
             // A new entry, or (EEXIST) the library takes over the stale one of this very file
             // at this very number.
             self.epoll_entries.insert((file, fd), id);
@@ -196,8 +230,22 @@ impl Model {
         self.epoll_entries.retain(|(held, _), _| *held != file);
     }
 
-    /// What a `sel_select` must report now.
-    pub fn expected_select(&self, world: &World) -> Expected {
+    /// Whether registering `/dev/null` fails with `EPERM`: epoll refuses a file it cannot poll,
+    /// and so does libkqueue, whose filters are epoll underneath. (What a BSD kernel answers for
+    /// `/dev/null` is not known here.)
+    fn refuses_dev_null(&self) -> bool {
+        !matches!(self.kind, Kind::Select | Kind::Poll)
+    }
+
+    /// Whether this selector's behaviour stops being modelled when `fd` is closed or replaced
+    /// behind its back: a registered fd of KQUEUE on libkqueue (see the module's documentation).
+    pub fn loses_track_at_close(&self, fd: RawFd) -> bool {
+        let closes_modelled = matches!(self.kind, Kind::Select | Kind::Poll | Kind::Epoll);
+        !closes_modelled && self.keys.contains_key(&fd)
+    }
+
+    /// What a `sel_select` with room for `max_events` entries must report now.
+    pub fn expected_select(&self, world: &World, max_events: usize) -> Expected {
         let mut masks = BTreeMap::new();
         let mut may_fall_short = self.wakeup_maybe_pending && self.kind == Kind::Epoll;
         match self.kind {
@@ -222,7 +270,19 @@ impl Model {
                 }
                 may_fall_short |= self.has_stale_epoll_entries();
             }
+            #[cfg(feature = "libkqueue")]
+            Kind::Kqueue => {
+                for (fd, key) in &self.keys {
+                    masks.insert(*fd, readiness_of_number(*fd, key.events));
+                }
+            }
         }
+        // Two filters of one fd, or the wakeup fd, may take two places of a small buffer.
+        let filter_per_direction = !matches!(self.kind, Kind::Select | Kind::Poll | Kind::Epoll);
+        let both_ready = masks.values().any(|mask| *mask == READ | WRITE);
+        may_fall_short |= filter_per_direction
+            && max_events < self.keys.len()
+            && (self.wakeup_maybe_pending || both_ready);
         masks.retain(|_, mask| *mask != 0);
         Expected::Ready {
             masks,
@@ -238,6 +298,8 @@ impl Model {
             Kind::Select | Kind::Poll => result < 0,
             // The kernel hands back the wakeup only when there was room for it.
             Kind::Epoll => room < self.keys.len() || self.has_stale_epoll_entries(),
+            #[cfg(feature = "libkqueue")]
+            Kind::Kqueue => room < self.keys.len(),
         };
     }
 
