@@ -33,6 +33,38 @@ static void hang_up_without_room_to_write_maps_like_cpython(int kind) {
     close_pair(pair);
 }
 
+/* Contract: an entry's mask is all of ready & interest, with a buffer smaller than the ready
+ * set too. KQUEUE watches an fd as two filters, and a buffer smaller than the registrations
+ * takes exactly its size from the kernel: with room for one entry it took one filter's report,
+ * so a socket both readable and writable came back READ alone, call after call, its WRITE
+ * never shown (found with libkqueue; a BSD kernel hands back one filter just the same). Three
+ * sockets registered READ|WRITE, one readable too: one entry per call, each fd within two
+ * rounds, every entry with its whole readiness. */
+static void small_buffer_entries_carry_their_whole_readiness(int kind) {
+    enum { SOCKETS = 3 };
+    sel_selector *sel = open_selector(kind, 0);
+    int pairs[SOCKETS][2], i, call, readable_seen = 0;
+    for (i = 0; i < SOCKETS; i++) {
+        make_socketpair(pairs[i]);
+        CHECK_EQ(sel_register(sel, pairs[i][0], SEL_EVENT_READ | SEL_EVENT_WRITE, NULL, NULL), 0);
+    }
+    write_byte(pairs[0][1]);
+    for (call = 0; call < 2 * SOCKETS; call++) {
+        sel_event event;
+        CHECK_EQ(sel_select(sel, 0, &event, 1), 1);
+        if (event.key.fd == pairs[0][0]) {
+            CHECK_EQ(event.mask, SEL_EVENT_READ | SEL_EVENT_WRITE);
+            readable_seen = 1;
+        } else {
+            CHECK_EQ(event.mask, SEL_EVENT_WRITE);
+        }
+    }
+    CHECK(readable_seen);
+    CHECK_EQ(sel_close(sel), 0);
+    for (i = 0; i < SOCKETS; i++)
+        close_pair(pairs[i]);
+}
+
 #if SELECTORS_TEST_LINUX
 /* Contract: one entry per fd per call. epoll keys its entries on (file, number). A file closed
  * at its registered number while a dup keeps it open leaves an entry that EPOLL_CTL_DEL cannot
@@ -77,6 +109,8 @@ static const struct test_case cases[] = {
     {"hang_up_without_room_to_write_maps_like_cpython",
      hang_up_without_room_to_write_maps_like_cpython, PER_KIND},
     LINUX_ONLY_CASE(one_entry_per_fd_after_a_stale_entry_is_revived, ONCE),
+    {"small_buffer_entries_carry_their_whole_readiness",
+     small_buffer_entries_carry_their_whole_readiness, PER_KIND},
 };
 
 int main(int argc, char **argv) {

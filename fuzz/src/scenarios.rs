@@ -244,5 +244,30 @@ pub fn seeds() -> Vec<(&'static str, Vec<Op>)> {
                 select(8),
             ],
         ),
+        (
+            // KQUEUE watches an fd as two filters, and a buffer smaller than the registrations
+            // takes that many reports from the kernel: one filter of the fd ready both ways came
+            // back alone, call after call, so its entry said READ while it was writable too.
+            // (Found by this fuzzer on libkqueue; now the other direction is asked of poll(2).)
+            "small_buffer_and_an_fd_ready_both_ways",
+            vec![
+                Op::OpenPair,
+                Op::OpenPair,
+                Op::OpenPair,
+                register(0, Events::Both),
+                register(2, Events::Both),
+                register(4, Events::Both),
+                Op::Write { fd: 1, len: 1 },
+                select(1),
+                select(1),
+                select(1),
+                select(2),
+                select(2),
+                Op::CloseBehindBack { fd: 3 }, // a hang-up: READ and WRITE for index 2
+                select(1),
+                select(1),
+                select(1),
+            ],
+        ),
     ]
 }

@@ -20,7 +20,10 @@
 //! (CPython gh-110038), when the caller's buffer holds every registration, and for exactly the
 //! buffer's size otherwise (see `kernel_capacity`: a report taken and dropped would be lost for
 //! good with `EV_CLEAR` or `EV_DISPATCH`). [`report_fairly`] merges the two filters of an fd
-//! into one entry.
+//! into one entry. A wait of the buffer's size may take one filter of an fd ready both ways,
+//! and the kernel may hand back that same filter first every time: one `poll(2)` then asks
+//! about the other direction of such entries (`complete_entries`), so an entry always carries
+//! all of ready & interest.
 //!
 //! The wakeup channel is the pipe of [`waker`], watched by an `EVFILT_READ` filter.
 //! `EVFILT_USER` would save the pipe's two fds, but OpenBSD lacks it, and the core makes the
@@ -44,7 +47,9 @@ use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGE
 use super::kqueue_sys as sys;
 use super::{kernel_capacity, waker, Backend, Relocation, Waited};
 use crate::errno::{Errno, Result};
-use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ};
+use crate::events::{
+    from_poll_bits, to_poll_bits, ALL_EVENTS, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ,
+};
 use crate::key::SelEvent;
 use crate::kind::Kind;
 use crate::registry::Registry;
@@ -56,6 +61,8 @@ pub struct KqueueBackend {
     kernel_events: KernelEvents,
     generations: Generations,
     fair_start: FairStart,
+    /// The entries `complete_entries` asks `poll(2)` about; grows to the caller's buffer.
+    missing: Vec<libc::pollfd>,
 }
 
 /// The kqueue's fd, closed only by the process that made it. A child of `fork` has no copy (the
@@ -221,6 +228,15 @@ fn close_on_exec_kqueue() -> Result<OwnedFd> {
     Ok(kqueue)
 }
 
+/// The directions of its interest an entry lacks that `complete_entries` asks about: none for
+/// an edge-triggered registration.
+fn unreported(event: &SelEvent) -> u32 {
+    if event.key.events & SEL_EVENT_EDGE != 0 {
+        return 0;
+    }
+    event.key.events & ALL_EVENTS & !event.mask
+}
+
 impl KqueueBackend {
     /// Creates a close-on-exec kqueue watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<KqueueBackend> {
@@ -230,6 +246,7 @@ impl KqueueBackend {
             kernel_events: KernelEvents(Vec::new()),
             generations: Generations::default(),
             fair_start: FairStart::default(),
+            missing: Vec::new(),
         };
         backend.change(
             waker_fd,
@@ -291,6 +308,57 @@ impl KqueueBackend {
                 // ENOENT (closed since) leaves nothing to disarm; any other failure leaves the
                 // filter armed, which reports the fd again: an extra report, never a lost one.
                 let _ = self.apply(key.fd, &disarm, generation);
+            }
+        }
+    }
+
+    /// Adds to each of `entries` the direction of its interest that its filters did not report
+    /// but is ready, by one `poll(2)`: for a wait that took fewer reports than the registrations
+    /// have filters, where one filter of an fd may come back without the other. Level-triggered
+    /// and oneshot registrations only (oneshot ones were disarmed by their reported mask, so the
+    /// direction added here is disarmed already); an edge-triggered filter that did not come
+    /// back keeps its report queued for a later wait. A failed `poll` leaves the entries as they
+    /// are: what they say is true, if not all of it.
+    fn complete_entries(&mut self, entries: &mut [MaybeUninit<SelEvent>]) {
+        const READABLE: u32 = libc::POLLIN as u32;
+        const WRITABLE: u32 = libc::POLLOUT as u32;
+        self.missing.clear();
+        for entry in entries.iter() {
+            // SAFETY: the caller passes the entries `report_fairly` initialised.
+            let event = unsafe { entry.assume_init_ref() };
+            let missing = unreported(event);
+            if missing != 0 {
+                self.missing.push(libc::pollfd {
+                    fd: event.key.fd,
+                    events: to_poll_bits(missing, READABLE, WRITABLE) as libc::c_short,
+                    revents: 0,
+                });
+            }
+        }
+        if self.missing.is_empty() {
+            return;
+        }
+        // SAFETY: the pointer and length describe the live pollfd array; no wait.
+        let rc = unsafe {
+            libc::poll(
+                self.missing.as_mut_ptr(),
+                self.missing.len() as libc::nfds_t,
+                0,
+            )
+        };
+        if rc <= 0 {
+            return;
+        }
+        let mut answers = self.missing.iter();
+        for entry in entries.iter_mut() {
+            // SAFETY: as above.
+            let event = unsafe { entry.assume_init_mut() };
+            let missing = unreported(event);
+            if missing == 0 {
+                continue;
+            }
+            if let Some(answer) = answers.next() {
+                event.mask |= from_poll_bits(answer.revents as u32, READABLE, WRITABLE) & missing;
             }
         }
     }
@@ -391,6 +459,9 @@ impl Backend for KqueueBackend {
             &mut self.fair_start,
         );
         self.disarm_oneshots(registry, &out[..reported]);
+        if capacity < 2 * registry.len() {
+            self.complete_entries(&mut out[..reported]);
+        }
         Ok(Waited {
             reported,
             kernel_woke: rc > 0,
@@ -400,5 +471,6 @@ impl Backend for KqueueBackend {
 
     fn heap_bytes(&self) -> usize {
         self.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
+            + self.missing.capacity() * std::mem::size_of::<libc::pollfd>()
     }
 }
