@@ -1,5 +1,6 @@
 /* churn_selectors.c — registration churn and memory on libselectors through its C API, for one
- * selector kind (epoll, poll or select). One kernel call per change, made at once. */
+ * selector kind (epoll, poll, select, or kqueue through libkqueue). One kernel call per change,
+ * made at once. */
 #include "churn.h"
 #include "selectors_kind.h"
 

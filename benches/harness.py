@@ -17,6 +17,7 @@ import time
 
 RAW = "epoll (raw)"
 SEL_EPOLL, SEL_POLL, SEL_SELECT = "libselectors EPOLL", "libselectors POLL", "libselectors SELECT"
+SEL_KQUEUE = "libselectors KQUEUE (libkqueue)"
 CPYTHON, BINDING = "CPython selectors", "libselectors (Python)"
 CALLBACK_PEERS = ("libevent 2.1", "libev 4.33", "libuv 1.44")
 MARGINAL = "memory B/reg marginal"
@@ -48,6 +49,16 @@ SMOKE = dict(
     echo_millis=200,
     active=10,
     writes=100,
+)
+# What KQUEUE through libkqueue costs beside EPOLL (--kqueue): ring and churn at small sizes.
+KQUEUE_ONLY = dict(
+    ring_sizes=[100, 1000],
+    churn_sizes=[100, 1000],
+    samples=5,
+    ring_rounds=10,
+    churn_rounds=10,
+    active=100,
+    writes=1000,
 )
 ECHO_SIZE, ECHO_DEPTH = 64, 4  # 64-byte messages, 4 in flight per connection
 
@@ -167,6 +178,28 @@ def make_peers(args):
             BINDING, "libselectors", bench_py, env=binding_env, missing=binding_missing(binding_env)
         ),
     ]
+
+
+def kqueue_peers(args):
+    """Raw epoll, libselectors EPOLL and, right after it, KQUEUE from the programs linked against
+    the library built with libkqueue (--kqueue-bin), so each KQUEUE sample pairs with an EPOLL
+    sample taken moments before."""
+    return [
+        c_peer(RAW, args.bin, "epoll"),
+        c_peer(SEL_EPOLL, args.bin, "selectors", "epoll"),
+        c_peer(SEL_KQUEUE, args.kqueue_bin, "selectors", "kqueue"),
+    ]
+
+
+def kqueue_against_epoll(runner):
+    """KQUEUE through libkqueue against libselectors EPOLL, cell by cell (not a target)."""
+    out = []
+    for w, size, peer in runner.samples:
+        if peer == SEL_KQUEUE:
+            judged = compare(runner, w, size, SEL_KQUEUE, reference=SEL_EPOLL)
+            if judged:
+                out.append(f"  {w} {size}: KQUEUE/EPOLL {judged[1]}")
+    return out
 
 
 def pin(cpus):
@@ -588,7 +621,14 @@ def main():
     parser.add_argument("--lib", required=True, help="path of libselectors.so")
     parser.add_argument("--out", required=True, help="directory for results.md and ring.png")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one sample")
+    parser.add_argument(
+        "--kqueue-bin",
+        help="with this directory of ring and churn programs linked against a libselectors built "
+        "with libkqueue: only raw epoll, EPOLL and KQUEUE on ring and churn, at small sizes",
+    )
     args = parser.parse_args()
+    if args.kqueue_bin:
+        kqueue_only(args)
     conf = SMOKE if args.smoke else FULL
     peers = make_peers(args)
     runner = Runner(conf, args.bin)
@@ -600,6 +640,16 @@ def main():
         runner.instructions(peers)
     lines = table(runner, peers)
     lines += ["", "Targets:"] + targets(runner, conf)
+    report(runner, lines, args.out, started, load_before)
+    if not args.smoke:
+        plot(runner, peers, os.path.join(args.out, "ring.png"))
+    lost = any(isinstance(v, int) and v > 0 for v in runner.notes.values())
+    sys.exit(1 if runner.failures or lost else 0)
+
+
+def report(runner, lines, out, started, load_before):
+    """Closes `lines` with the failures, the time and the load, prints them and writes them to
+    OUT/results.md."""
     lines.append(
         f"\n{len(runner.failures)} failures; ran in {time.monotonic() - started:.0f} s; "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
@@ -607,13 +657,21 @@ def main():
     lines += [f"  FAILED {f}" for f in runner.failures]
     text = "\n".join(lines)
     print(text)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.md"), "w") as f:
         f.write(text + "\n")
-    if not args.smoke:
-        plot(runner, peers, os.path.join(args.out, "ring.png"))
-    lost = any(isinstance(v, int) and v > 0 for v in runner.notes.values())
-    sys.exit(1 if runner.failures or lost else 0)
+
+
+def kqueue_only(args):
+    """The --kqueue-bin run: its table and the KQUEUE/EPOLL ratios, then exit."""
+    peers = kqueue_peers(args)
+    runner = Runner(KQUEUE_ONLY, args.bin)
+    started, load_before = time.monotonic(), os.getloadavg()[0]
+    runner.ring_and_churn(peers)
+    lines = table(runner, peers) + ["", "KQUEUE through libkqueue against EPOLL:"]
+    lines += kqueue_against_epoll(runner)
+    report(runner, lines, args.out, started, load_before)
+    sys.exit(1 if runner.failures else 0)
 
 
 if __name__ == "__main__":

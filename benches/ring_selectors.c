@@ -1,6 +1,6 @@
 /* ring_selectors.c — the pipe ring on libselectors through its C API, for one selector kind
- * (epoll, poll or select). Every change is one kernel call made at once (no deferral): the
- * contract reports registration errors from sel_register itself. */
+ * (epoll, poll, select, or kqueue through libkqueue). Every change is one kernel call made at
+ * once (no deferral): the contract reports registration errors from sel_register itself. */
 #include "ring.h"
 #include "selectors_kind.h"
 
@@ -49,7 +49,7 @@ static void sel_close_loop(struct ring *r)
     sel_close(r->loop);
 }
 
-/** Usage: ring_selectors KIND N ACTIVE WRITES ROUNDS   (KIND: epoll, poll, select) */
+/** Usage: ring_selectors KIND N ACTIVE WRITES ROUNDS   (KIND: epoll, poll, select, kqueue) */
 int main(int argc, char **argv)
 {
     static const struct ring_peer peer = {sel_open, sel_reregister_all, sel_run_once,

@@ -1,5 +1,6 @@
 /* selectors_kind.h — choosing the libselectors kind from the command line, for the programs
- * that bench our library (their first argument is epoll, poll or select). */
+ * that bench our library (their first argument is epoll, poll, select, or kqueue for a library
+ * built with libkqueue: benches/run --kqueue). */
 #ifndef BENCH_SELECTORS_KIND_H
 #define BENCH_SELECTORS_KIND_H
 
@@ -10,11 +11,12 @@
 static inline int kind_arg(int argc, char **argv)
 {
     static const struct { const char *name; int kind; } kinds[] = {
-        {"epoll", SEL_KIND_EPOLL}, {"poll", SEL_KIND_POLL}, {"select", SEL_KIND_SELECT}};
+        {"epoll", SEL_KIND_EPOLL}, {"poll", SEL_KIND_POLL}, {"select", SEL_KIND_SELECT},
+        {"kqueue", SEL_KIND_KQUEUE}};
     for (size_t i = 0; argc > 1 && i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(argv[1], kinds[i].name) == 0)
             return kinds[i].kind;
-    fprintf(stderr, "usage: %s epoll|poll|select ...\n", argv[0]);
+    fprintf(stderr, "usage: %s epoll|poll|select|kqueue ...\n", argv[0]);
     exit(2);
 }
 
