@@ -327,9 +327,16 @@ sanitize: library
 
 # The C tests as macOS and the BSDs build them, checked here: compiled with POSIX headers alone
 # and the Linux-only cases turned off, then run against the release libselectors.so, where those
-# cases count as skipped (tools/c_tests_posix.sh).
+# cases count as skipped (tools/c_tests_posix.sh). With libkqueue installed, again against the
+# release build with KQUEUE: the portable cases on KQUEUE, the nearest this machine has to a BSD.
 c-tests-posix: library
 	tools/c_tests_posix.sh $(WORK_DIR)/posix $(RELEASE_DIR)
+	@if ! pkg-config --exists libkqueue 2>/dev/null; then \
+		echo 'c-tests-posix: KQUEUE SKIPPED: libkqueue is not installed (`pkg-config --exists libkqueue` fails)'; \
+		exit 0; \
+	fi; \
+	set -e; CARGO_TARGET_DIR=$(KQUEUE_TARGET_DIR) $(CARGO) build --release --features libkqueue; \
+	tools/c_tests_posix.sh $(WORK_DIR)/posix-kqueue $(KQUEUE_TARGET_DIR)/release -DSEL_TEST_LIBKQUEUE
 
 # The unit tests of the core's parts that make no system call (the registry, event bits,
 # deadlines, epoll tags, select's timevals) under Miri. Permissive provenance: the tests make

@@ -5,15 +5,17 @@
 # c_tests/support/platform.h), under the strict flags of build.rs; then a check for the
 # interfaces glibc declares even so but macOS lacks; then the programs linked against
 # LIBDIR/libselectors.so and run case by case with tools/run_c_cases.sh, where each Linux-only
-# case reports itself skipped, never passed.
+# case reports itself skipped, never passed. FLAG... are added to the compiler's flags:
+# -DSEL_TEST_LIBKQUEUE for a LIBDIR built with libkqueue, so PER_KIND cases run on KQUEUE too.
 #
-#   tools/c_tests_posix.sh OUT_DIR LIBDIR
+#   tools/c_tests_posix.sh OUT_DIR LIBDIR [FLAG...]
 set -eu
-out=${1:?usage: tools/c_tests_posix.sh OUT_DIR LIBDIR}
-libdir=${2:?usage: tools/c_tests_posix.sh OUT_DIR LIBDIR}
+out=${1:?usage: tools/c_tests_posix.sh OUT_DIR LIBDIR [FLAG...]}
+libdir=${2:?usage: tools/c_tests_posix.sh OUT_DIR LIBDIR [FLAG...]}
+shift 2
 cc=${CC:-cc}
 flags="-std=c99 -D_POSIX_C_SOURCE=200809L -DSELECTORS_TEST_POSIX_ONLY
-       -Wall -Wextra -Werror -pedantic -Wshadow -Iinclude -Ic_tests/support"
+       -Wall -Wextra -Werror -pedantic -Wshadow -Iinclude -Ic_tests/support $*"
 # In POSIX.1-2024 or glibc's headers whatever the feature macros say, not on macOS.
 not_on_macos='pipe2|accept4|SOCK_NONBLOCK|SOCK_CLOEXEC|dup3|ppoll|syscall'
 
