@@ -24,9 +24,9 @@ RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 C_TOOLCHAIN := gcc g++ libc6-dev
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 
-.PHONY: all demo test check test-rust test-valgrind lint library stripped install install-debug uninstall man cross-check \
-	package-test deb-test abi-check abi-baseline test-python test-python-asan bench-smoke bench \
-	bench-wrapper python-tools
+.PHONY: all demo test check test-rust test-valgrind lint library library-lean stripped install \
+	install-debug uninstall man cross-check package-test package-test-lean deb-test abi-check \
+	abi-baseline test-python test-python-asan bench-smoke bench bench-wrapper python-tools
 
 all: library
 
@@ -41,8 +41,8 @@ $(RELEASE_DIR)/echo_server: examples/echo_server.c include/selectors.h library
 demo: $(RELEASE_DIR)/echo_server
 	$(RELEASE_DIR)/echo_server $(PORT)
 
-test: check test-kqueue abi-check test-valgrind sanitize c-tests-posix package-test deb-test \
-	test-python bench-smoke soak fuzz miri cross-check
+test: check test-kqueue abi-check test-valgrind sanitize c-tests-posix package-test \
+	package-test-lean deb-test test-python bench-smoke soak fuzz miri cross-check
 
 check: lint test-rust
 
@@ -162,16 +162,23 @@ MAJOR := $(firstword $(subst ., ,$(VERSION)))
 SONAME := libselectors.so.$(MAJOR)
 MAN_PAGES := $(wildcard man/*.3)
 
-# The installed library is stripped (345 KB instead of the build's 4.5 MB); its debug info goes
+# The installed library is stripped (350 KB instead of the build's 4.6 MB); its debug info goes
 # to a separate file that the stripped copy names in its .gnu_debuglink, so gdb and valgrind find
 # it in $(LIBDIR)/.debug/ once `make install-debug` put it there. The static library loses its
 # debug sections (22 MB to 13 MB). INSTALL_STRIPPED=no installs both unstripped, for a packager
 # whose own tools split the debug info (debian/rules: dh_strip makes the -dbgsym package).
 INSTALL_STRIPPED ?= yes
-STRIPPED_DIR := $(RELEASE_DIR)/stripped
+# LEAN_STD=yes installs a library of 113 KB instead: see library-lean.
+LEAN_STD ?= no
+BUILD_TARGET := $(if $(filter yes,$(LEAN_STD)),library-lean,library)
+LEAN_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/lean
+DEBIAN_RUSTC := /usr/bin/rustc
+# Recursively expanded: /usr/bin/rustc may only exist once library-lean has installed it.
+BUILT_DIR = $(if $(filter yes,$(LEAN_STD)),$(LEAN_TARGET_DIR)/$(shell $(DEBIAN_RUSTC) -vV | \
+	sed -n 's/^host: //p')/release,$(RELEASE_DIR))
+STRIPPED_DIR = $(BUILT_DIR)/stripped
 DEBUG_FILE := libselectors.so.$(VERSION).debug
-SHARED_LIBRARY := $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(RELEASE_DIR))/libselectors.so
-STATIC_LIBRARY := $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(RELEASE_DIR))/libselectors.a
+INSTALLED_FROM = $(if $(filter yes,$(INSTALL_STRIPPED)),$(STRIPPED_DIR),$(BUILT_DIR))
 
 # Every file `make install` writes, and so every file `make uninstall` removes.
 INSTALLED := $(LIBDIR)/libselectors.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libselectors.so \
@@ -185,27 +192,41 @@ SUBSTITUTE := sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@MAJOR@|$(MAJOR)|' \
 	-e 's|@SONAME@|$(SONAME)|' -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|"
 
+# The release build with a Rust standard library rebuilt without its backtrace symbolizer
+# (gimli, addr2line, miniz_oxide, rustc-demangle: 170 KB of the 350). Rust's default panic hook
+# keeps it reachable to print symbolized backtraces when RUST_BACKTRACE is set, which a
+# stripped library cannot give anyway. Panics still unwind, so every function still returns
+# -ENOTRECOVERABLE for a bug of ours; callgrind counts the same instructions per round. The
+# price: -Zbuild-std is unstable, so this takes Debian's rustc-web with its std sources
+# (rust-web-src, the same version) and RUSTC_BOOTSTRAP=1, like ci/cross-check; the first build
+# compiles std (a few minutes), in target/lean.
+library-lean:
+	@tools/require "make library-lean" rustc-web rust-web-src $(C_TOOLCHAIN)
+	RUSTC=$(DEBIAN_RUSTC) RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(LEAN_TARGET_DIR) $(CARGO) build \
+		--release --target "$$($(DEBIAN_RUSTC) -vV | sed -n 's/^host: //p')" \
+		-Zbuild-std=std,panic_unwind -Zbuild-std-features=panic-unwind,backtrace-trace-only
+
 # The stripped libraries and the debug file, from the release build (binutils' objcopy, strip).
-stripped: library
+stripped: $(BUILD_TARGET)
 	@tools/require "make stripped" binutils
 	mkdir -p $(STRIPPED_DIR)
-	objcopy --only-keep-debug --compress-debug-sections $(RELEASE_DIR)/libselectors.so \
+	objcopy --only-keep-debug --compress-debug-sections $(BUILT_DIR)/libselectors.so \
 		$(STRIPPED_DIR)/$(DEBUG_FILE)
 	objcopy --strip-unneeded --remove-section=.comment \
-		--add-gnu-debuglink=$(STRIPPED_DIR)/$(DEBUG_FILE) $(RELEASE_DIR)/libselectors.so \
+		--add-gnu-debuglink=$(STRIPPED_DIR)/$(DEBUG_FILE) $(BUILT_DIR)/libselectors.so \
 		$(STRIPPED_DIR)/libselectors.so
-	strip --strip-debug -o $(STRIPPED_DIR)/libselectors.a $(RELEASE_DIR)/libselectors.a
+	strip --strip-debug -o $(STRIPPED_DIR)/libselectors.a $(BUILT_DIR)/libselectors.a
 
 # The shared and static library with the soname and dev symlinks, the header and its C++17
 # wrapper, the pkg-config and CMake files and the manual, under $(DESTDIR)$(PREFIX). No root
 # needed for a prefix you own.
-install: $(if $(filter yes,$(INSTALL_STRIPPED)),stripped,library)
+install: $(if $(filter yes,$(INSTALL_STRIPPED)),stripped,$(BUILD_TARGET))
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
-	install -m 644 $(SHARED_LIBRARY) $(DESTDIR)$(LIBDIR)/libselectors.so.$(VERSION)
+	install -m 644 $(INSTALLED_FROM)/libselectors.so $(DESTDIR)$(LIBDIR)/libselectors.so.$(VERSION)
 	ln -sf libselectors.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libselectors.so
-	install -m 644 $(STATIC_LIBRARY) $(DESTDIR)$(LIBDIR)/libselectors.a
+	install -m 644 $(INSTALLED_FROM)/libselectors.a $(DESTDIR)$(LIBDIR)/libselectors.a
 	install -m 644 include/selectors.h $(DESTDIR)$(INCLUDEDIR)/selectors.h
 	install -m 644 include/selectors.hpp $(DESTDIR)$(INCLUDEDIR)/selectors.hpp
 	$(SUBSTITUTE) selectors.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/selectors.pc
@@ -241,6 +262,10 @@ man:
 package-test: man library
 	@tools/require "make package-test" pkg-config cmake binutils
 	MAKE="$(MAKE)" packaging/package-test.sh
+
+# package-test again on the LEAN_STD=yes install (see library-lean), which must stay under 200 KB.
+package-test-lean:
+	$(MAKE) package-test LEAN_STD=yes
 
 # The Debian packages (README, "Debian packages"): built from a clean copy of HEAD with
 # dpkg-buildpackage, checked by lintian, installed, used by outside programs, purged.

@@ -51,6 +51,13 @@ soname=libselectors.so.${version%%.*}
 readelf -d "$prefix/lib/libselectors.so.$version" | grep -F "Library soname: [$soname]" ||
     die "the installed library's soname is not $soname"
 
+step "the installed library's size: at most 400 KB, 200 KB with LEAN_STD=yes"
+size=$(stat -c %s "$prefix/lib/libselectors.so.$version")
+limit=400000
+[ "${LEAN_STD:-no}" = yes ] && limit=200000
+((size <= limit)) || die "lib/libselectors.so.$version has $size bytes, more than $limit"
+echo "lib/libselectors.so.$version: $size bytes (LEAN_STD=${LEAN_STD:-no}, limit $limit)"
+
 step "the installed library is stripped; make install-debug adds the file its debuglink names"
 if readelf -S "$prefix/lib/libselectors.so.$version" | grep -q '\.debug_\|\.symtab'; then
     die "the installed libselectors.so.$version keeps debug info or a symbol table"
