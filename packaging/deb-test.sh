@@ -5,13 +5,14 @@
 # packages (plain cc with pkg-config, CMake with find_package, shared and static), and purges
 # them again.
 #
-# Installs what it lacks through tools/require. Cargo's output goes to target/deb of this tree,
-# kept between runs, so only the first run compiles the crates (the sources are still HEAD's).
+# Installs what it lacks through tools/require. Cargo's output goes to target/deb (under
+# CARGO_TARGET_DIR when set), kept between runs, so only the first run compiles the crates (the
+# sources are still HEAD's).
 # Refuses to run when libselectors0 or libselectors-dev is already installed: it removes what
 # it installed, and never a copy it did not install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
+cargo_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")/deb
 
 # dpkg-dev and debhelper build, lintian checks; cargo-web and rustc-web are Debian 12's Rust
 # 1.96 (its cargo is 0.66, older than Cargo.toml's rust-version); cmake and pkg-config for the
@@ -40,7 +41,8 @@ installed=no
 exec 9>/var/lock/libselectors-deb-test
 cleanup() {
     if [ "$installed" = yes ]; then
-        dpkg --purge "${packages[@]}" >/dev/null || echo "deb-test: could not purge ${packages[*]}" >&2
+        dpkg --purge "${packages[@]}" >/dev/null ||
+            echo "deb-test: could not purge ${packages[*]}" >&2
     fi
     rm -rf "$work"
 }
@@ -48,13 +50,13 @@ trap cleanup EXIT
 
 step "a clean copy of HEAD ($(git rev-parse --short HEAD))"
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
-    echo "deb-test: the work tree has uncommitted changes; the packages are built from HEAD without them"
+    echo "deb-test: the packages are built from HEAD, without the work tree's uncommitted changes"
 mkdir "$work/libselectors"
 git archive --format=tar HEAD | tar -x -C "$work/libselectors"
 
 step "dpkg-buildpackage -us -uc -b"
-mkdir -p "$root/target/deb"
-(cd "$work/libselectors" && CARGO_TARGET_DIR="$root/target/deb" DEB_BUILD_OPTIONS=nocheck \
+mkdir -p "$cargo_dir"
+(cd "$work/libselectors" && CARGO_TARGET_DIR="$cargo_dir" DEB_BUILD_OPTIONS=nocheck \
     dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) || {
     tail -40 "$work/build.log"
     die "dpkg-buildpackage failed (the last lines of its log are above)"
@@ -62,9 +64,11 @@ mkdir -p "$root/target/deb"
 version=$(dpkg-parsechangelog -l "$work/libselectors/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
 changes=$work/libselectors_${version}_$arch.changes
+debs=()
 for package in "${packages[@]}"; do
     deb=$work/${package}_${version}_$arch.deb
     [ -f "$deb" ] || die "no $deb"
+    debs+=("$deb")
     echo "$package: $(stat -c %s "$deb") bytes"
     dpkg-deb -c "$deb" | awk '$6 !~ /\/$/ {print "  " $6, $7, $8}'
 done
@@ -80,8 +84,7 @@ step "dpkg -i ${packages[*]}"
 flock 9
 refuse_installed
 installed=yes
-dpkg -i "$work"/libselectors0_"${version}"_"$arch".deb "$work"/libselectors-dev_"${version}"_"$arch".deb \
-    >/dev/null
+dpkg -i "${debs[@]}" >/dev/null
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 resolved=$(ldconfig -p | awk '/libselectors.so.0 / {print $NF}')
 # (/lib is /usr/lib on a merged-/usr system, and ldconfig may name either)

@@ -68,7 +68,7 @@ debug_file=$(readelf --string-dump=.gnu_debuglink "$prefix/lib/libselectors.so.$
 "$MAKE" -s install-debug PREFIX="$prefix"
 readelf -S "$prefix/lib/.debug/$debug_file" | grep -q '\.debug_line' ||
     die "lib/.debug/$debug_file has no debug info"
-ls -l "$prefix/lib/libselectors.so.$version" "$prefix/lib/libselectors.a" "$prefix/lib/.debug/$debug_file"
+(cd "$prefix/lib" && ls -l "libselectors.so.$version" libselectors.a ".debug/$debug_file")
 
 step "every function of the installed header has its man page"
 functions=$(sed -n 's/^[^ *\/#].*[ *]\(sel_[a-z_]*\)(.*/\1/p' "$prefix/include/selectors.h")
@@ -100,7 +100,7 @@ cmake -S packaging/cmake -B "$work/cmake" -DCMAKE_C_COMPILER="$CC" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 run_installed "$work/cmake/outside"
 
-step "CMake, find_package(selectors 0.1 REQUIRED): selectors::selectors and selectors::selectors_static"
+step "CMake, find_package(selectors 0.1 REQUIRED): selectors::selectors and ::selectors_static"
 cmake -S packaging/find-package -B "$work/find-package" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_C_COMPILER="$CC" >/dev/null
 cmake --build "$work/find-package" >/dev/null
@@ -112,8 +112,8 @@ env -u LD_LIBRARY_PATH "$work/find-package/outside_static"
 
 step "CMake, find_package(selectors 1.0) is refused: the installed 0.x is another soname"
 mkdir -p "$work/wants-1.0"
-printf 'cmake_minimum_required(VERSION 3.13)\nproject(wants C)\nfind_package(selectors 1.0 REQUIRED)\n' \
-    > "$work/wants-1.0/CMakeLists.txt"
+printf '%s\n' 'cmake_minimum_required(VERSION 3.13)' 'project(wants C)' \
+    'find_package(selectors 1.0 REQUIRED)' >"$work/wants-1.0/CMakeLists.txt"
 if cmake -S "$work/wants-1.0" -B "$work/wants-1.0/build" -DCMAKE_PREFIX_PATH="$prefix" \
     >"$work/wants-1.0.log" 2>&1; then
     die "find_package(selectors 1.0) accepted version $version"
