@@ -23,6 +23,8 @@ between them. The echo server's CPU time is its process's; messages/s is wall-cl
 
 Usage: python3 bench.py [--sizes 100 1000 10000] [--repeats 11] [--json FILE] [--plot FILE]
                         [--skip-echo]
+       python3 bench.py ring-rounds stdlib|libselectors N A ROUNDS
+           (for callgrind: one warm-up dispatch round of W = 1,000, then ROUNDS more)
 Needs the package importable (pip install ./bindings/python) and, for the echo figure, a C
 compiler (it builds benches/load_client with make).
 """
@@ -48,7 +50,8 @@ MODULES = {"stdlib": selectors, "libselectors": libselectors}
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 READY_FDS = 100
 TARGETS = {"ring setup": 0.80, "ring dispatch A=1": 0.90, "ring dispatch A=100": 0.90,
-           "churn": 0.80, "select(0), 100 ready": 0.50}
+           "churn": 0.80, "select(0), 100 ready": 0.50, "asyncio echo msgs/s": 1.00,
+           "asyncio echo server CPU/msg": 1.00}
 
 
 class Ring:
@@ -321,10 +324,31 @@ def plot(results, path):
     fig.savefig(path, dpi=100)
 
 
+def ring_rounds(module_name, size, active, rounds):
+    """One warm-up dispatch round, then ``rounds`` more: run under callgrind with 0 rounds and
+    with some, the difference of the instruction counts is what the rounds cost in user space."""
+    ring = Ring(size)
+    with MODULES[module_name].EpollSelector() as selector:
+        register_all(selector, ring.fds)
+        for _ in range(1 + rounds):
+            dispatch(selector, ring, active, 1000)
+    ring.close()
+
+
+def raise_fd_limit():
+    """Soft RLIMIT_NOFILE up to the hard limit (20,000 on the project's machine)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main():
     """Run everything asked for and print the table."""
     if sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2])
+        return
+    if sys.argv[1:2] == ["ring-rounds"]:
+        raise_fd_limit()
+        ring_rounds(sys.argv[2], *map(int, sys.argv[3:6]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000])
@@ -335,8 +359,7 @@ def main():
     parser.add_argument("--json", help="write the samples to this file")
     parser.add_argument("--plot", help="draw the ratios into this PNG (needs matplotlib)")
     args = parser.parse_args()
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_fd_limit()
 
     print(f"python {sys.version.split()[0]}, {len(os.sched_getaffinity(0))} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}; libselectors {libselectors.__file__} with library "
