@@ -24,7 +24,7 @@ between them. The echo server's CPU time is its process's; messages/s is wall-cl
 Usage: python3 bench.py [--sizes 100 1000 10000] [--repeats 11] [--json FILE] [--plot FILE]
                         [--skip-echo]
        python3 bench.py ring-rounds stdlib|libselectors N A ROUNDS
-           (for callgrind: one warm-up dispatch round of W = 1,000, then ROUNDS more)
+           (for callgrind: one warm-up dispatch round of W = 2,000 writes, then ROUNDS more)
 Needs the package importable (pip install ./bindings/python) and, for the echo figure, a C
 compiler (it builds benches/load_client with make).
 """
@@ -154,7 +154,7 @@ def measure_size(size, repeats, writes):
     def record(workload, label, seconds):
         results.setdefault(workload, {}).setdefault(label, []).append(seconds)
 
-    calls = max(20, 20000 // size)
+    calls = 200  # select(0) calls per sample
     try:
         for repeat in range(repeats + 1):  # repetition 0 warms up and is dropped
             order = list(MODULES.items())
@@ -331,7 +331,7 @@ def ring_rounds(module_name, size, active, rounds):
     with MODULES[module_name].EpollSelector() as selector:
         register_all(selector, ring.fds)
         for _ in range(1 + rounds):
-            dispatch(selector, ring, active, 1000)
+            dispatch(selector, ring, active, 2000)
     ring.close()
 
 
@@ -353,7 +353,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=11)
-    parser.add_argument("--writes", type=int, default=1000)
+    parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--echo-millis", type=int, default=1000)
     parser.add_argument("--skip-echo", action="store_true")
     parser.add_argument("--json", help="write the samples to this file")
