@@ -100,8 +100,9 @@ test-valgrind:
 # The Python binding as users get it: `pip wheel` builds the library and the extension into a
 # wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
 # PYTHONPATH); then CPython's own test_selectors.py and asyncio's functional tests run against
-# it and the standard module, side by side, and the binding's own tests under -X dev (~5 min). Building the wheel fetches setuptools from PyPI;
-# Debian ships venv, pip, Python's headers and CPython's test package apart (python-tools).
+# it and the standard module, side by side, and the binding's own tests under -X dev (~5 min).
+# Building the wheel fetches setuptools from PyPI; Debian ships venv, pip, Python's headers and
+# CPython's test package apart (python-tools).
 PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test
 test-python: library python-tools
 	rm -rf $(PYTHON_WORK) bindings/python/build
