@@ -158,7 +158,7 @@ mod tests {
         let waker = crate::backend::waker::Waker::new().unwrap();
         for raw in SEL_KIND_SELECT..=SEL_KIND_DEVPOLL {
             let kind = Kind::from_raw(raw).unwrap();
-            let opened = crate::backend::open(kind, waker.watched_fd());
+            let opened = crate::backend::Backend::open(kind, waker.watched_fd());
             assert_eq!(opened.is_ok(), kind.is_built(), "{kind:?}");
         }
         assert!(Kind::built().contains(&Kind::platform_default()));

@@ -4,8 +4,9 @@
 //! Rust and exported as a C ABI: `libselectors.so` and the generated `include/selectors.h`.
 //!
 //! The core is safe Rust: a [`registry`] of keys (Python's `_fd_to_key`), a [`selector`] that
-//! validates calls in Python's order and runs the wait loop, and one [`backend`] per kernel
-//! interface behind a small trait. The [`ffi`] module is the C API; it only converts, checks
+//! validates calls in Python's order, the wait loop of [`shared`], and the one reporting path of
+//! [`report`], which turns what any kernel said into entries. One [`backend`] per kernel
+//! interface makes the system calls and never sees a registration. The [`ffi`] module is the C API; it only converts, checks
 //! pointers and maps errors to negative errno values.
 
 pub mod backend;
@@ -19,6 +20,7 @@ pub mod growth;
 pub mod key;
 pub mod kind;
 pub mod registry;
+pub mod report;
 pub mod selector;
 pub mod shared;
 pub mod version;

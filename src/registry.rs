@@ -79,12 +79,15 @@ impl Registry {
         self.slot(fd).map(|slot| (key_of(fd, slot), slot.token))
     }
 
-    /// The key registered for `fd`, only if its token is still `token`: events a backend tagged
-    /// for an earlier registration of the same fd number find nothing.
-    pub fn get_if_token(&self, fd: c_int, token: u32) -> Option<SelKey> {
-        self.slot(fd)
-            .filter(|slot| slot.token == token)
-            .map(|slot| key_of(fd, slot))
+    /// The key and token registered for `fd`, only if its token is still `tag` (when the kernel
+    /// tagged its report with one): reports a backend tagged for an earlier registration of the
+    /// same fd number find nothing.
+    pub fn get_current(&self, fd: c_int, tag: Option<u32>) -> Option<(SelKey, u32)> {
+        let slot = self.slot(fd)?;
+        match tag {
+            Some(tag) if tag != slot.token => None,
+            _ => Some((key_of(fd, slot), slot.token)),
+        }
     }
 
     /// Records a registration of a valid fd (`fd >= 0`, not registered, `events != 0`).
@@ -214,10 +217,14 @@ mod tests {
     fn stale_tokens_find_nothing() {
         let mut registry = Registry::default();
         registry.insert(3, 1, data(1), 5);
-        assert!(registry.get_if_token(3, 5).is_some());
-        assert!(registry.get_if_token(3, 4).is_none());
+        assert!(registry.get_current(3, Some(5)).is_some());
+        assert!(registry.get_current(3, Some(4)).is_none());
+        assert_eq!(
+            registry.get_current(3, None).map(|(_, token)| token),
+            Some(5)
+        );
         registry.set_token(3, 4);
-        assert!(registry.get_if_token(3, 4).is_some());
+        assert!(registry.get_current(3, Some(4)).is_some());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::backend::{self, Backend, Waited};
+use crate::backend::{each_kind, waker, Backend, Kernel};
 use crate::errno::{Errno, Result};
 use crate::events::{
     valid_interest, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR, SEL_FLAG_MODES,
@@ -19,11 +19,14 @@ use crate::fault::{reach, Stage};
 use crate::key::{SelEvent, SelKey};
 use crate::kind::Kind;
 use crate::registry::Registry;
+use crate::report::{self, Reporter};
 
 /// A registry of keys and the backend that watches them.
 pub struct Selector {
     registry: Registry,
-    backend: Box<dyn Backend + Send>,
+    backend: Backend,
+    /// Where the next wait resumes delivering (see [`crate::report`]).
+    reporter: Reporter,
     waker_fd: RawFd,
     report_interrupts: bool,
     accepts_modes: bool,
@@ -51,12 +54,13 @@ impl Selector {
             return Err(Errno(libc::EINVAL));
         }
         let backend = match kind {
-            Some(kind) => backend::open(kind, waker_fd)?,
-            None => backend::open_default(waker_fd)?,
+            Some(kind) => Backend::open(kind, waker_fd)?,
+            None => Backend::open_default(waker_fd)?,
         };
         Ok(Selector {
             registry: Registry::default(),
             backend,
+            reporter: Reporter::default(),
             waker_fd,
             report_interrupts: flags & SEL_FLAG_EINTR != 0,
             accepts_modes: flags & SEL_FLAG_MODES != 0,
@@ -209,7 +213,7 @@ impl Selector {
     /// parent shares. Registrations the kernel refuses now (fds closed in the child) are left
     /// out; returns the copy and how many were left out.
     pub fn forked(&self, waker_fd: RawFd) -> Result<(Selector, usize)> {
-        let mut backend = backend::open(self.kind(), waker_fd)?;
+        let mut backend = Backend::open(self.kind(), waker_fd)?;
         let mut registry = self.registry.clone();
         let mut dropped = 0;
         for key in self.registry.keys() {
@@ -224,6 +228,7 @@ impl Selector {
         let forked = Selector {
             registry,
             backend,
+            reporter: Reporter::default(),
             waker_fd,
             report_interrupts: self.report_interrupts,
             accepts_modes: self.accepts_modes,
@@ -233,7 +238,7 @@ impl Selector {
     }
 
     /// Lets go of this (the parent's) selector in a child after `fork()`, once [`Self::forked`]
-    /// gave the child its own: see [`Backend::release_after_fork`].
+    /// gave the child its own: see [`Kernel::release_after_fork`].
     pub fn release_after_fork(self) {
         self.backend.release_after_fork();
     }
@@ -250,10 +255,48 @@ impl Selector {
         wait: Option<Duration>,
         out: &mut [MaybeUninit<SelEvent>],
     ) -> Result<Waited> {
-        // Never more entries than registrations: this also bounds the backends' scratch space.
+        // Never more entries than registrations: this also bounds the kernels' scratch space.
         let room = out.len().min(self.registry.len());
-        self.backend.wait(&self.registry, wait, &mut out[..room])
+        let out = &mut out[..room];
+        let (registry, reporter) = (&self.registry, &mut self.reporter);
+        let waited = each_kind!(&mut self.backend, kernel => {
+            wait_and_deliver(kernel, wait, registry, out, reporter)
+        })?;
+        if waited.waker_fired {
+            waker::drain(self.waker_fd);
+        }
+        Ok(waited)
     }
+}
+
+/// What one wait produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waited {
+    /// Entries written to the caller's buffer.
+    pub reported: usize,
+    /// Whether the kernel reported anything at all (a wakeup, or events of a stale registration
+    /// that were dropped): then the wait did not merely time out.
+    pub kernel_woke: bool,
+    /// Whether the wakeup fd was among what the kernel reported (it has been drained).
+    pub waker_fired: bool,
+}
+
+/// One wait of `kernel`, then its answer turned into entries by the one reporting path.
+fn wait_and_deliver<K: Kernel>(
+    kernel: &mut K,
+    wait: Option<Duration>,
+    registry: &Registry,
+    out: &mut [MaybeUninit<SelEvent>],
+    reporter: &mut Reporter,
+) -> Result<Waited> {
+    let capacity = report::kernel_capacity::<K>(out.len(), registry.len());
+    let said = kernel.wait(wait, capacity)?;
+    let delivered = reporter.deliver(kernel, (said, capacity), registry, out);
+    Ok(Waited {
+        reported: delivered.entries,
+        kernel_woke: said > 0,
+        waker_fired: delivered.waker_fired,
+    })
 }
 
 #[cfg(test)]
@@ -265,8 +308,8 @@ mod tests {
     use std::ptr;
 
     /// A selector of `kind` and the waker it watches (kept alive beside it).
-    fn selector(kind: Kind) -> (Selector, backend::waker::Waker) {
-        let waker = backend::waker::Waker::new().unwrap();
+    fn selector(kind: Kind) -> (Selector, crate::backend::waker::Waker) {
+        let waker = crate::backend::waker::Waker::new().unwrap();
         let selector = Selector::new(Some(kind), 0, waker.watched_fd()).unwrap();
         (selector, waker)
     }
@@ -363,7 +406,7 @@ mod tests {
 
     #[test]
     fn flags_and_kinds_are_checked() {
-        let waker = backend::waker::Waker::new().unwrap();
+        let waker = crate::backend::waker::Waker::new().unwrap();
         let fd = waker.watched_fd();
         assert!(matches!(
             Selector::new(None, 4, fd),

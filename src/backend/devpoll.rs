@@ -13,8 +13,8 @@
 //! selector's back may be reported with `POLLNVAL`, which maps to readable and writable, as on
 //! POLL, until `sel_unregister` removes it.
 //!
-//! A wait asks for every ready fd at once (one per registration plus the wakeup fd), and
-//! [`report_fairly`] rotates over them when the caller's buffer is small, whatever order the
+//! A wait asks for every ready fd at once (one per registration plus the wakeup fd) and sorts
+//! them by fd, so the core's turns resume after the fd it delivered last whatever order the
 //! kernel scans its set in. Nothing is lost by taking more than fits: the set is level-
 //! triggered, so an fd left unreported is reported again by the next wait.
 //!
@@ -26,21 +26,18 @@
 //! writes and polls with `EACCES` (`dpwrite`, `dpioctl`), so a child uses the selector after
 //! `sel_after_fork`, which opens a new one.
 
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use super::devpoll_changes::Entries;
 use super::devpoll_sys::{DvPoll, DP_POLL};
-use super::fair_merge::{report_fairly, FairStart, Report};
 use super::fd::{check, ensure_open, owned};
-use super::{waker, Backend, Relocation, Waited};
+use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
-use crate::events::{from_poll_bits, SEL_EVENT_ONESHOT, SEL_EVENT_READ};
-use crate::key::SelEvent;
+use crate::events::{from_poll_bits, SEL_EVENT_READ};
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::{Answer, Report, Reports, Turns};
 
 const READABLE: u32 = libc::POLLIN as u32;
 const WRITABLE: u32 = libc::POLLOUT as u32;
@@ -50,16 +47,8 @@ pub struct DevpollBackend {
     device: OwnedFd,
     waker_fd: RawFd,
     results: Vec<libc::pollfd>,
-    fair_start: FairStart,
-}
-
-/// What a ready `pollfd` says, for merging; `None` for the wakeup fd.
-fn report_of(result: &libc::pollfd, waker_fd: RawFd) -> Option<Report> {
-    (result.fd != waker_fd).then(|| Report {
-        fd: result.fd,
-        generation: None,
-        events: from_poll_bits(result.revents as u32, READABLE, WRITABLE),
-    })
+    /// How many entries of `results` the last wait filled.
+    received: usize,
 }
 
 impl DevpollBackend {
@@ -72,7 +61,7 @@ impl DevpollBackend {
             device,
             waker_fd,
             results: Vec::new(),
-            fair_start: FairStart::default(),
+            received: 0,
         };
         backend.write(&Entries::register(waker_fd, SEL_EVENT_READ))?;
         Ok(backend)
@@ -97,25 +86,10 @@ impl DevpollBackend {
             };
         }
     }
-
-    /// Removes the oneshot registrations among `reported` from the set.
-    fn disarm_oneshots(&self, reported: &[MaybeUninit<SelEvent>]) {
-        for entry in reported {
-            // SAFETY: the caller passes the entries `report_fairly` initialised.
-            let key = unsafe { entry.assume_init_ref() }.key;
-            if key.events & SEL_EVENT_ONESHOT != 0 {
-                // A failed removal leaves the fd armed, which reports it again: an extra report,
-                // never a lost one.
-                let _ = self.write(&Entries::unregister(key.fd));
-            }
-        }
-    }
 }
 
-impl Backend for DevpollBackend {
-    fn kind(&self) -> Kind {
-        Kind::Devpoll
-    }
+impl Kernel for DevpollBackend {
+    const KIND: Kind = Kind::Devpoll;
 
     fn fileno(&self) -> Option<RawFd> {
         Some(self.device.as_raw_fd())
@@ -143,16 +117,9 @@ impl Backend for DevpollBackend {
         None
     }
 
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited> {
-        // Room for every registration and the wakeup fd, so one wait sees every ready fd and
-        // the rotation in `report_fairly` is fair. Grows with the registry, then never
-        // allocates.
-        let capacity = registry.len() + 1;
+    fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        // Room for every registration and the wakeup fd (`kernel_capacity`), so one wait sees
+        // every ready fd. Grows with the registrations, then never allocates.
         if self.results.len() < capacity {
             let unused = libc::pollfd {
                 fd: -1,
@@ -161,6 +128,7 @@ impl Backend for DevpollBackend {
             };
             self.results.resize(capacity, unused);
         }
+        self.received = 0;
         let mut request = DvPoll {
             dp_fds: self.results.as_mut_ptr(),
             dp_nfds: capacity as libc::nfds_t,
@@ -169,28 +137,49 @@ impl Backend for DevpollBackend {
         // SAFETY: `request` is live and points to at least `capacity` pollfds.
         let rc = unsafe { libc::ioctl(self.device.as_raw_fd(), DP_POLL, &mut request) };
         check(rc.min(0))?;
-        let received = &mut self.results[..rc as usize];
-        let waker_fd = self.waker_fd;
-        let waker_fired = received.iter().any(|result| result.fd == waker_fd);
-        if waker_fired {
-            waker::drain(waker_fd);
-        }
-        let reported = report_fairly(
-            received,
-            |result| report_of(result, waker_fd),
-            registry,
-            out,
-            &mut self.fair_start,
-        );
-        self.disarm_oneshots(&out[..reported]);
-        Ok(Waited {
-            reported,
-            kernel_woke: rc > 0,
-            waker_fired,
-        })
+        self.received = rc as usize;
+        // In fd order, so the turns resume after the fd delivered last.
+        self.results[..self.received].sort_unstable_by_key(|result| result.fd);
+        Ok(self.received)
     }
 
     fn heap_bytes(&self) -> usize {
         self.results.capacity() * std::mem::size_of::<libc::pollfd>()
+    }
+}
+
+impl Reports for DevpollBackend {
+    const REQUEUES: bool = false;
+    const REPORTS_PER_FD: usize = 1;
+
+    fn positions(&self) -> usize {
+        self.received
+    }
+
+    fn first_position(&self, turns: &Turns) -> usize {
+        let first = self.results[..self.received].partition_point(|r| r.fd <= turns.last_fd());
+        if first == self.received {
+            0
+        } else {
+            first
+        }
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        let result = self.results[position];
+        if result.fd == self.waker_fd {
+            return Answer::Waker;
+        }
+        Answer::Ready(Report {
+            fd: result.fd,
+            token: None,
+            ready: from_poll_bits(result.revents as u32, READABLE, WRITABLE),
+        })
+    }
+
+    fn disarm(&mut self, fd: RawFd, _token: u32, _events: u32, _mask: u32) {
+        // A failed removal leaves the fd armed, which reports it again: an extra report, never
+        // a lost one.
+        let _ = self.write(&Entries::unregister(fd));
     }
 }

@@ -6,20 +6,18 @@
 //! the fd number may meanwhile belong to a new registration. The generation tells them apart, so
 //! an event of an earlier registration is dropped instead of reaching the current key.
 
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use super::fd::{check, owned};
 use super::generation::Generations;
-use super::{kernel_capacity, push, ready_entry, waker, Backend, Relocation, Waited};
+use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
 use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT};
-use crate::key::SelEvent;
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::{Answer, Report, Reports, Turns};
 
 const READABLE: u32 = libc::EPOLLIN as u32;
 const WRITABLE: u32 = libc::EPOLLOUT as u32;
@@ -31,8 +29,9 @@ const WAKER_TAG: u64 = u64::MAX;
 /// An epoll set and the buffer its waits fill.
 pub struct EpollBackend {
     epoll: OwnedFd,
-    waker_fd: RawFd,
     kernel_events: Vec<libc::epoll_event>,
+    /// How many entries of `kernel_events` the last wait filled.
+    received: usize,
     generations: Generations,
 }
 
@@ -63,8 +62,8 @@ impl EpollBackend {
         let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         let backend = EpollBackend {
             epoll,
-            waker_fd,
             kernel_events: Vec::new(),
+            received: 0,
             generations: Generations::default(),
         };
         backend.control(libc::EPOLL_CTL_ADD, waker_fd, READABLE, WAKER_TAG)?;
@@ -133,10 +132,8 @@ fn pwait2_usable() -> bool {
     PWAIT2.load(Ordering::Relaxed) == USABLE_OR_UNKNOWN
 }
 
-impl Backend for EpollBackend {
-    fn kind(&self) -> Kind {
-        Kind::Epoll
-    }
+impl Kernel for EpollBackend {
+    const KIND: Kind = Kind::Epoll;
 
     fn fileno(&self) -> Option<RawFd> {
         Some(self.epoll.as_raw_fd())
@@ -173,47 +170,50 @@ impl Backend for EpollBackend {
         None
     }
 
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited> {
-        // One report per fd; grows once, then never allocates.
-        let capacity = kernel_capacity(out.len(), registry.len(), 1);
+    fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        // Grows once to what the registrations need, then never allocates.
         if self.kernel_events.len() < capacity {
             self.kernel_events
                 .resize(capacity, libc::epoll_event { events: 0, u64: 0 });
         }
-        let received = self.wait_kernel(wait, capacity)?;
-        let mut written = 0;
-        let mut waker_fired = false;
-        for event in &self.kernel_events[..received] {
-            let (bits, data) = (event.events, event.u64);
-            if data == WAKER_TAG {
-                waker::drain(self.waker_fd);
-                waker_fired = true;
-                continue;
-            }
-            let (fd, generation) = untag(data);
-            let Some(key) = registry.get_if_token(fd, generation) else {
-                continue;
-            };
-            if written < out.len() {
-                if let Some(entry) = ready_entry(key, from_poll_bits(bits, READABLE, WRITABLE)) {
-                    push(out, &mut written, entry);
-                }
-            }
-        }
-        Ok(Waited {
-            reported: written,
-            kernel_woke: received > 0,
-            waker_fired,
-        })
+        self.received = 0;
+        self.received = self.wait_kernel(wait, capacity)?;
+        Ok(self.received)
     }
 
     fn heap_bytes(&self) -> usize {
         self.kernel_events.capacity() * std::mem::size_of::<libc::epoll_event>()
+    }
+}
+
+impl Reports for EpollBackend {
+    const REQUEUES: bool = true;
+    const REPORTS_PER_FD: usize = 1;
+
+    fn positions(&self) -> usize {
+        self.received
+    }
+
+    fn first_position(&self, _turns: &Turns) -> usize {
+        // Every report taken fits (see `kernel_capacity`); the kernel's queue keeps the turns.
+        0
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        let libc::epoll_event { events, u64: data } = self.kernel_events[position];
+        if data == WAKER_TAG {
+            return Answer::Waker;
+        }
+        let (fd, generation) = untag(data);
+        Answer::Ready(Report {
+            fd,
+            token: Some(generation),
+            ready: from_poll_bits(events, READABLE, WRITABLE),
+        })
+    }
+
+    fn disarm(&mut self, _fd: RawFd, _token: u32, _events: u32, _mask: u32) {
+        // EPOLLONESHOT: the kernel disarmed it when it reported it.
     }
 }
 

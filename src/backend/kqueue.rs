@@ -19,11 +19,11 @@
 //! A wait asks the kernel for every ready filter, two per registration plus the wakeup fd's
 //! (CPython gh-110038), when the caller's buffer holds every registration, and for exactly the
 //! buffer's size otherwise (see `kernel_capacity`: a report taken and dropped would be lost for
-//! good with `EV_CLEAR` or `EV_DISPATCH`). [`report_fairly`] merges the two filters of an fd
-//! into one entry. A wait of the buffer's size may take one filter of an fd ready both ways,
-//! and the kernel may hand back that same filter first every time: one `poll(2)` then asks
-//! about the other direction of such entries (`complete_entries`), so an entry always carries
-//! all of ready & interest.
+//! good with `EV_CLEAR` or `EV_DISPATCH`). The answer is sorted by fd, which puts the two
+//! filters of an fd side by side for the core to merge into one entry. A wait of the buffer's
+//! size may take one filter of an fd ready both ways, and the kernel may hand back that same
+//! filter first every time: the core then asks `probe` about the other direction of such
+//! entries, which one `poll(2)` answers, so an entry always carries all of ready & interest.
 //!
 //! The wakeup channel is the pipe of [`waker`], watched by an `EVFILT_READ` filter.
 //! `EVFILT_USER` would save the pipe's two fds, but OpenBSD lacks it, and the core makes the
@@ -35,33 +35,29 @@
 //! never closes the old number ([`KqueueFd`]), since in the child that number is free or
 //! already names a file the child opened.
 
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::fair_merge::{report_fairly, FairStart, Report};
 use super::fd::{check, owned};
 use super::generation::{Generations, WAKER_GENERATION};
 use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
 use super::kqueue_sys as sys;
-use super::{kernel_capacity, waker, Backend, Relocation, Waited};
+use super::{Kernel, Relocation};
 use crate::errno::{Errno, Result};
-use crate::events::{
-    from_poll_bits, to_poll_bits, ALL_EVENTS, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT, SEL_EVENT_READ,
-};
-use crate::key::SelEvent;
+use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_READ};
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::{Answer, Probe, Report, Reports, Turns};
 
 /// A kqueue and the buffer its waits fill.
 pub struct KqueueBackend {
     kqueue: KqueueFd,
     waker_fd: RawFd,
     kernel_events: KernelEvents,
+    /// How many entries of `kernel_events` the last wait filled.
+    received: usize,
     generations: Generations,
-    fair_start: FairStart,
-    /// The entries `complete_entries` asks `poll(2)` about; grows to the caller's buffer.
+    /// What `probe` asks `poll(2)` about; grows to the caller's buffer.
     missing: Vec<libc::pollfd>,
 }
 
@@ -175,18 +171,21 @@ fn is_waker(entry: &sys::kevent, waker_fd: RawFd) -> bool {
     RawFd::try_from(entry.ident) == Ok(waker_fd) && tag_of(entry) == Some(WAKER_GENERATION)
 }
 
-/// What a reported filter says, for merging; `None` for the wakeup fd and foreign filters.
-/// Like CPython's `KqueueSelector`, the filter alone gives the event: `EV_EOF` (end of file, a
-/// peer gone) and `EV_ERROR` arrive on the filter of the direction they concern.
-fn report_of(entry: &sys::kevent, waker_fd: RawFd) -> Option<Report> {
+/// What a reported filter says. Like CPython's `KqueueSelector`, the filter alone gives the
+/// event: `EV_EOF` (end of file, a peer gone) and `EV_ERROR` arrive on the filter of the
+/// direction they concern.
+fn answer_of(entry: &sys::kevent, waker_fd: RawFd) -> Answer {
     if is_waker(entry, waker_fd) {
-        return None;
+        return Answer::Waker;
     }
-    Some(Report {
-        fd: RawFd::try_from(entry.ident).ok()?,
-        generation: Some(tag_of(entry)?),
-        events: filter_of(entry)?.events(),
-    })
+    let report = || {
+        Some(Report {
+            fd: RawFd::try_from(entry.ident).ok()?,
+            token: Some(tag_of(entry)?),
+            ready: filter_of(entry)?.events(),
+        })
+    };
+    report().map_or(Answer::Nothing, Answer::Ready)
 }
 
 /// The errno a receipt answers its change with: `data` when `EV_ERROR` is set (0 for done).
@@ -228,15 +227,6 @@ fn close_on_exec_kqueue() -> Result<OwnedFd> {
     Ok(kqueue)
 }
 
-/// The directions of its interest an entry lacks that `complete_entries` asks about: none for
-/// an edge-triggered registration.
-fn unreported(event: &SelEvent) -> u32 {
-    if event.key.events & SEL_EVENT_EDGE != 0 {
-        return 0;
-    }
-    event.key.events & ALL_EVENTS & !event.mask
-}
-
 impl KqueueBackend {
     /// Creates a close-on-exec kqueue watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<KqueueBackend> {
@@ -244,8 +234,8 @@ impl KqueueBackend {
             kqueue: KqueueFd::new(close_on_exec_kqueue()?),
             waker_fd,
             kernel_events: KernelEvents(Vec::new()),
+            received: 0,
             generations: Generations::default(),
-            fair_start: FairStart::default(),
             missing: Vec::new(),
         };
         backend.change(
@@ -290,84 +280,10 @@ impl KqueueBackend {
         let answers = self.apply(fd, changes, tag)?;
         changes.first_error(&answers).map_or(Ok(()), Err)
     }
-
-    /// Disables the filters of the oneshot registrations among `reported` that did not fire:
-    /// `EV_DISPATCH` disabled those that did.
-    fn disarm_oneshots(&self, registry: &Registry, reported: &[MaybeUninit<SelEvent>]) {
-        for entry in reported {
-            // SAFETY: the caller passes the entries `report_fairly` initialised.
-            let SelEvent { key, mask } = unsafe { entry.assume_init_ref() };
-            if key.events & SEL_EVENT_ONESHOT == 0 {
-                continue;
-            }
-            let disarm = Changes::disarm(key.events, *mask);
-            if disarm.as_slice().is_empty() {
-                continue;
-            }
-            if let Some((_, generation)) = registry.get_with_token(key.fd) {
-                // ENOENT (closed since) leaves nothing to disarm; any other failure leaves the
-                // filter armed, which reports the fd again: an extra report, never a lost one.
-                let _ = self.apply(key.fd, &disarm, generation);
-            }
-        }
-    }
-
-    /// Adds to each of `entries` the direction of its interest that its filters did not report
-    /// but is ready, by one `poll(2)`: for a wait that took fewer reports than the registrations
-    /// have filters, where one filter of an fd may come back without the other. Level-triggered
-    /// and oneshot registrations only (oneshot ones were disarmed by their reported mask, so the
-    /// direction added here is disarmed already); an edge-triggered filter that did not come
-    /// back keeps its report queued for a later wait. A failed `poll` leaves the entries as they
-    /// are: what they say is true, if not all of it.
-    fn complete_entries(&mut self, entries: &mut [MaybeUninit<SelEvent>]) {
-        const READABLE: u32 = libc::POLLIN as u32;
-        const WRITABLE: u32 = libc::POLLOUT as u32;
-        self.missing.clear();
-        for entry in entries.iter() {
-            // SAFETY: the caller passes the entries `report_fairly` initialised.
-            let event = unsafe { entry.assume_init_ref() };
-            let missing = unreported(event);
-            if missing != 0 {
-                self.missing.push(libc::pollfd {
-                    fd: event.key.fd,
-                    events: to_poll_bits(missing, READABLE, WRITABLE) as libc::c_short,
-                    revents: 0,
-                });
-            }
-        }
-        if self.missing.is_empty() {
-            return;
-        }
-        // SAFETY: the pointer and length describe the live pollfd array; no wait.
-        let rc = unsafe {
-            libc::poll(
-                self.missing.as_mut_ptr(),
-                self.missing.len() as libc::nfds_t,
-                0,
-            )
-        };
-        if rc <= 0 {
-            return;
-        }
-        let mut answers = self.missing.iter();
-        for entry in entries.iter_mut() {
-            // SAFETY: as above.
-            let event = unsafe { entry.assume_init_mut() };
-            let missing = unreported(event);
-            if missing == 0 {
-                continue;
-            }
-            if let Some(answer) = answers.next() {
-                event.mask |= from_poll_bits(answer.revents as u32, READABLE, WRITABLE) & missing;
-            }
-        }
-    }
 }
 
-impl Backend for KqueueBackend {
-    fn kind(&self) -> Kind {
-        Kind::Kqueue
-    }
+impl Kernel for KqueueBackend {
+    const KIND: Kind = Kind::Kqueue;
 
     fn fileno(&self) -> Option<RawFd> {
         Some(self.kqueue.as_raw_fd())
@@ -420,17 +336,12 @@ impl Backend for KqueueBackend {
         None
     }
 
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited> {
-        // Two filters per fd (gh-110038); grows with the registry, then never allocates.
-        let capacity = kernel_capacity(out.len(), registry.len(), 2);
+    fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        // Grows with the registrations (two filters each), then never allocates.
         if self.kernel_events.0.len() < capacity {
             self.kernel_events.0.resize(capacity, blank());
         }
+        self.received = 0;
         let timeout = wait.map(timespec);
         let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
         // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
@@ -445,32 +356,68 @@ impl Backend for KqueueBackend {
             )
         };
         check(rc.min(0))?;
-        let waker_fd = self.waker_fd;
-        let received = &mut self.kernel_events.0[..rc as usize];
-        let waker_fired = received.iter().any(|entry| is_waker(entry, waker_fd));
-        if waker_fired {
-            waker::drain(waker_fd);
-        }
-        let reported = report_fairly(
-            received,
-            |entry| report_of(entry, waker_fd),
-            registry,
-            out,
-            &mut self.fair_start,
-        );
-        self.disarm_oneshots(registry, &out[..reported]);
-        if capacity < 2 * registry.len() {
-            self.complete_entries(&mut out[..reported]);
-        }
-        Ok(Waited {
-            reported,
-            kernel_woke: rc > 0,
-            waker_fired,
-        })
+        self.received = rc as usize;
+        // The two filters of an fd side by side, for the core to merge (CPython gh-110038).
+        self.kernel_events.0[..self.received].sort_unstable_by_key(|entry| entry.ident);
+        Ok(self.received)
     }
 
     fn heap_bytes(&self) -> usize {
         self.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
             + self.missing.capacity() * std::mem::size_of::<libc::pollfd>()
+    }
+}
+
+impl Reports for KqueueBackend {
+    const REQUEUES: bool = true;
+    const REPORTS_PER_FD: usize = 2;
+
+    fn positions(&self) -> usize {
+        self.received
+    }
+
+    fn first_position(&self, _turns: &Turns) -> usize {
+        // Every report taken fits (see `kernel_capacity`); the kernel's queue keeps the turns.
+        0
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        answer_of(&self.kernel_events.0[position], self.waker_fd)
+    }
+
+    fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
+        // EV_DISPATCH disabled the filters that fired; disable the other one too, so the
+        // registration is reported once, as on epoll. ENOENT (closed since) leaves nothing to
+        // disarm; any other failure leaves the filter armed, which reports the fd again: an
+        // extra report, never a lost one.
+        let disarm = Changes::disarm(events, mask);
+        if !disarm.as_slice().is_empty() {
+            let _ = self.apply(fd, &disarm, token);
+        }
+    }
+
+    fn probe(&mut self, probes: &mut [Probe]) {
+        const READABLE: u32 = libc::POLLIN as u32;
+        const WRITABLE: u32 = libc::POLLOUT as u32;
+        self.missing.clear();
+        self.missing.extend(probes.iter().map(|probe| libc::pollfd {
+            fd: probe.fd,
+            events: to_poll_bits(probe.asked, READABLE, WRITABLE) as libc::c_short,
+            revents: 0,
+        }));
+        // SAFETY: the pointer and length describe the live pollfd array; a zero timeout.
+        let answered = unsafe {
+            libc::poll(
+                self.missing.as_mut_ptr(),
+                self.missing.len() as libc::nfds_t,
+                0,
+            )
+        };
+        // A failed poll leaves the probes unanswered: the entries stay true, if not complete.
+        if answered > 0 {
+            for (probe, asked) in probes.iter_mut().zip(&self.missing) {
+                probe.ready = from_poll_bits(asked.revents as u32, READABLE, WRITABLE);
+            }
+        }
     }
 }

@@ -1,17 +1,16 @@
-//! The kernel interfaces, one file each, behind one small trait.
+//! The kernel interfaces, one file each, behind one small trait and one enum of kinds.
 //!
 //! The shape follows CPython's `_PollLikeSelector`: the core keeps the registrations (the
-//! [`Registry`]) and the backend only asks the kernel. Every `unsafe` system call of the crate
+//! [`crate::registry::Registry`]) and the backend only asks the kernel; what a wait said goes
+//! back to the core through [`Reports`] (see [`crate::report`]). Every `unsafe` system call of the crate
 //! lives in this module.
 
-use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 use crate::errno::{Errno, Result};
-use crate::key::SelEvent;
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::Reports;
 
 #[cfg(devpoll)]
 mod devpoll;
@@ -21,8 +20,6 @@ mod devpoll_changes;
 mod devpoll_sys;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll;
-#[cfg(any(test, kqueue, devpoll))]
-mod fair_merge;
 mod fd;
 #[cfg(any(test, target_os = "linux", target_os = "android", kqueue))]
 mod generation;
@@ -38,18 +35,6 @@ pub mod strerror;
 pub mod thread_errno;
 pub mod waker;
 
-/// What one kernel wait produced.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Waited {
-    /// Entries written to the caller's buffer.
-    pub reported: usize,
-    /// Whether the kernel reported anything at all (a wakeup, or events of a stale registration
-    /// that were dropped): then the wait did not merely time out.
-    pub kernel_woke: bool,
-    /// Whether the wakeup fd was among what the kernel reported (it has been drained).
-    pub waker_fired: bool,
-}
-
 /// A registration whose token changed because the backend moved it (poll's swap-remove).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Relocation {
@@ -59,11 +44,12 @@ pub struct Relocation {
     pub token: u32,
 }
 
-/// One kernel interface. The core validates arguments and keeps the registry; a backend makes
-/// the kernel calls and maps their results, and reports errors as the kernel gives them.
-pub trait Backend: Send {
+/// One kernel interface. The core validates arguments and keeps the registry; a kernel makes
+/// the kernel calls, reports errors as the kernel gives them, and answers what its last wait
+/// said ([`Reports`]) for the core to turn into entries.
+pub trait Kernel: Reports + Sized {
     /// Which kind this is.
-    fn kind(&self) -> Kind;
+    const KIND: Kind;
 
     /// The kernel object's fd (epoll, kqueue, /dev/poll), `None` for select and poll.
     fn fileno(&self) -> Option<RawFd>;
@@ -86,100 +72,132 @@ pub trait Backend: Send {
     /// number reused) has nothing left to remove.
     fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation>;
 
-    /// Waits once, at most `wait` (`None`: for ever), and writes at most `out.len()` entries, one
-    /// per ready registered fd, each masked by its interest. The wakeup fd is drained, never
-    /// reported. `EINTR` is returned as an error for the core to handle.
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited>;
+    /// Waits once, at most `wait` (`None`: for ever), taking at most `capacity` reports where
+    /// the kernel can be told (see [`crate::report::kernel_capacity`]); returns how many
+    /// positions of its answer say something (an upper bound will do). Needs no registration:
+    /// the core reads the answer afterwards. `EINTR` is returned as an error for the core.
+    fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize>;
 
-    /// Bytes of heap the backend holds beyond the registry, for the memory benchmarks.
+    /// Bytes of heap the kernel side holds beyond the registry, for the memory benchmarks.
     fn heap_bytes(&self) -> usize;
 
     /// Lets go of the parent's kernel object in a child after `fork()`, once the child has its
     /// own. By default the child's copy of the fd is closed (epoll, /dev/poll: inherited).
-    fn release_after_fork(self: Box<Self>) {}
+    fn release_after_fork(self) {}
 }
 
-/// Opens a backend of `kind` that also watches `waker_fd`; `ENOSYS` for a kind this platform
-/// does not have.
-pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
-    match kind {
-        Kind::Select => Ok(Box::new(select::SelectBackend::new(waker_fd)?)),
-        Kind::Poll => Ok(Box::new(poll::PollBackend::new(waker_fd))),
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        Kind::Epoll => Ok(Box::new(epoll::EpollBackend::new(waker_fd)?)),
-        #[cfg(kqueue)]
-        Kind::Kqueue => Ok(Box::new(kqueue::KqueueBackend::new(waker_fd)?)),
-        #[cfg(devpoll)]
-        Kind::Devpoll => Ok(Box::new(devpoll::DevpollBackend::new(waker_fd)?)),
-        _ => Err(Errno(libc::ENOSYS)),
-    }
+/// The kernel interface of one selector: a closed set of kinds, chosen at `sel_new` and fixed
+/// by the platform, so an enum (static calls the compiler can inline) rather than a trait
+/// object.
+pub enum Backend {
+    /// `select(2)`.
+    Select(select::SelectBackend),
+    /// `poll(2)`.
+    Poll(poll::PollBackend),
+    /// `epoll(7)`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Epoll(epoll::EpollBackend),
+    /// `kqueue(2)`.
+    #[cfg(kqueue)]
+    Kqueue(kqueue::KqueueBackend),
+    /// `/dev/poll`.
+    #[cfg(devpoll)]
+    Devpoll(devpoll::DevpollBackend),
 }
 
-/// Opens the platform's preferred backend, falling back to poll and then select when the kernel
-/// refuses the preferred one (`ENOSYS` on odd kernels, `EPERM` from seccomp filters; CPython
-/// bpo-41182).
-pub fn open_default(waker_fd: RawFd) -> Result<Box<dyn Backend + Send>> {
-    let mut last = Errno(libc::ENOSYS);
-    for kind in [Kind::platform_default(), Kind::Poll, Kind::Select] {
-        match open(kind, waker_fd) {
-            Err(err @ (Errno(libc::ENOSYS) | Errno(libc::EPERM))) => last = err,
-            other => return other,
+/// Runs `$body` with `$kernel` bound to the kernel inside `$backend`, whichever kind it is.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! each_kind {
+    ($backend:expr, $kernel:ident => $body:expr) => {
+        match $backend {
+            $crate::backend::Backend::Select($kernel) => $body,
+            $crate::backend::Backend::Poll($kernel) => $body,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            $crate::backend::Backend::Epoll($kernel) => $body,
+            #[cfg(kqueue)]
+            $crate::backend::Backend::Kqueue($kernel) => $body,
+            #[cfg(devpoll)]
+            $crate::backend::Backend::Devpoll($kernel) => $body,
+        }
+    };
+}
+pub use each_kind;
+
+/// The kind of a kernel, for [`each_kind`] bodies.
+fn kind_of<K: Kernel>(_: &K) -> Kind {
+    K::KIND
+}
+
+impl Backend {
+    /// Opens a backend of `kind` that also watches `waker_fd`; `ENOSYS` for a kind this
+    /// platform does not have.
+    pub fn open(kind: Kind, waker_fd: RawFd) -> Result<Backend> {
+        match kind {
+            Kind::Select => Ok(Backend::Select(select::SelectBackend::new(waker_fd)?)),
+            Kind::Poll => Ok(Backend::Poll(poll::PollBackend::new(waker_fd))),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Kind::Epoll => Ok(Backend::Epoll(epoll::EpollBackend::new(waker_fd)?)),
+            #[cfg(kqueue)]
+            Kind::Kqueue => Ok(Backend::Kqueue(kqueue::KqueueBackend::new(waker_fd)?)),
+            #[cfg(devpoll)]
+            Kind::Devpoll => Ok(Backend::Devpoll(devpoll::DevpollBackend::new(waker_fd)?)),
+            #[allow(unreachable_patterns)]
+            _ => Err(Errno(libc::ENOSYS)),
         }
     }
-    Err(last)
-}
 
-/// How many kernel reports one wait takes, for a caller's buffer of `room` entries (never more
-/// than the registrations) over `registered` registrations that each report up to
-/// `reports_per_fd` times (kqueue's two filters), plus one for the wakeup fd.
-///
-/// Every report at once when the buffer holds every registration: the reports of an fd become
-/// one entry, so all of them fit. A smaller buffer takes exactly its size, because a report
-/// taken from the kernel and dropped for lack of room would be requeued behind the others
-/// (level-triggered, and it would starve) or lost for good (edge-triggered, oneshot); the
-/// kernel's own requeueing then gives every ready fd its turn.
-#[cfg(any(test, target_os = "linux", target_os = "android", kqueue))]
-fn kernel_capacity(room: usize, registered: usize, reports_per_fd: usize) -> usize {
-    if room == registered {
-        reports_per_fd * registered + 1
-    } else {
-        room
-    }
-}
-
-/// Writes `event` into the next free entry of `out` (the caller checked there is one).
-fn push(out: &mut [MaybeUninit<SelEvent>], written: &mut usize, event: SelEvent) {
-    out[*written].write(event);
-    *written += 1;
-}
-
-/// The entry for a ready fd: its key and the ready events masked by its interest, or `None`
-/// when nothing it asked for is ready.
-fn ready_entry(key: crate::key::SelKey, ready: u32) -> Option<SelEvent> {
-    let mask = ready & key.events;
-    (mask != 0).then_some(SelEvent { key, mask })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kernel_capacity;
-
-    #[test]
-    fn a_buffer_for_every_registration_takes_every_report() {
-        assert_eq!(kernel_capacity(0, 0, 1), 1);
-        assert_eq!(kernel_capacity(5, 5, 1), 6);
-        assert_eq!(kernel_capacity(5, 5, 2), 11);
+    /// Opens the platform's preferred backend, falling back to poll and then select when the
+    /// kernel refuses the preferred one (`ENOSYS` on odd kernels, `EPERM` from seccomp filters;
+    /// CPython bpo-41182).
+    pub fn open_default(waker_fd: RawFd) -> Result<Backend> {
+        let mut last = Errno(libc::ENOSYS);
+        for kind in [Kind::platform_default(), Kind::Poll, Kind::Select] {
+            match Backend::open(kind, waker_fd) {
+                Err(err @ (Errno(libc::ENOSYS) | Errno(libc::EPERM))) => last = err,
+                other => return other,
+            }
+        }
+        Err(last)
     }
 
-    #[test]
-    fn a_smaller_buffer_takes_only_what_it_can_report() {
-        assert_eq!(kernel_capacity(3, 5, 1), 3);
-        assert_eq!(kernel_capacity(3, 5, 2), 3);
-        assert_eq!(kernel_capacity(1, 20_000, 2), 1);
+    /// Which kind this is.
+    pub fn kind(&self) -> Kind {
+        each_kind!(self, kernel => kind_of(kernel))
+    }
+
+    /// See [`Kernel::fileno`].
+    pub fn fileno(&self) -> Option<RawFd> {
+        each_kind!(self, kernel => kernel.fileno())
+    }
+
+    /// See [`Kernel::admit`].
+    pub fn admit(&self, fd: RawFd) -> Result<()> {
+        each_kind!(self, kernel => kernel.admit(fd))
+    }
+
+    /// See [`Kernel::add`].
+    pub fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
+        each_kind!(self, kernel => kernel.add(fd, events))
+    }
+
+    /// See [`Kernel::modify`].
+    pub fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<u32> {
+        each_kind!(self, kernel => kernel.modify(fd, token, events))
+    }
+
+    /// See [`Kernel::remove`].
+    pub fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation> {
+        each_kind!(self, kernel => kernel.remove(fd, token))
+    }
+
+    /// See [`Kernel::heap_bytes`].
+    pub fn heap_bytes(&self) -> usize {
+        each_kind!(self, kernel => kernel.heap_bytes())
+    }
+
+    /// See [`Kernel::release_after_fork`].
+    pub fn release_after_fork(self) {
+        each_kind!(self, kernel => kernel.release_after_fork())
     }
 }

@@ -4,19 +4,17 @@
 //! each registration's token is the index of its entry. Removal swaps the last entry into the
 //! hole, so the array stays dense and the moved registration's token is updated by the core.
 
-use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 use super::fd::{check, ensure_open};
-use super::{push, ready_entry, waker, Backend, Relocation, Waited};
+use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
 use crate::errno::Result;
-use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_ONESHOT};
+use crate::events::{from_poll_bits, to_poll_bits};
 use crate::growth;
-use crate::key::SelEvent;
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::{Answer, Report, Reports, Turns};
 
 const READABLE: u32 = libc::POLLIN as u32;
 const WRITABLE: u32 = libc::POLLOUT as u32;
@@ -24,12 +22,9 @@ const WRITABLE: u32 = libc::POLLOUT as u32;
 /// Index of the wakeup fd's entry.
 const WAKER_INDEX: usize = 0;
 
-/// The `pollfd` array and where the next scan of results starts.
+/// The `pollfd` array; each wait writes its answer into it (`revents`).
 pub struct PollBackend {
     pollfds: Vec<libc::pollfd>,
-    /// Results are scanned from here, wrapping around, and the scan resumes after the last entry
-    /// reported: with a result buffer smaller than the ready set, every fd gets its turn.
-    scan_start: usize,
 }
 
 fn pollfd(fd: RawFd, events: u32) -> libc::pollfd {
@@ -59,15 +54,12 @@ impl PollBackend {
                 events: libc::POLLIN,
                 revents: 0,
             }],
-            scan_start: 1,
         }
     }
 }
 
-impl Backend for PollBackend {
-    fn kind(&self) -> Kind {
-        Kind::Poll
-    }
+impl Kernel for PollBackend {
+    const KIND: Kind = Kind::Poll;
 
     fn fileno(&self) -> Option<RawFd> {
         None
@@ -99,12 +91,7 @@ impl Backend for PollBackend {
         })
     }
 
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited> {
+    fn wait(&mut self, wait: Option<Duration>, _capacity: usize) -> Result<usize> {
         // SAFETY: the pointer and length describe the live pollfd array.
         let ready = unsafe {
             libc::poll(
@@ -114,53 +101,43 @@ impl Backend for PollBackend {
             )
         };
         check(ready.min(0))?;
-        let mut left = ready as usize;
-        let waker_fired = left > 0 && self.pollfds[WAKER_INDEX].revents != 0;
-        if waker_fired {
-            waker::drain(self.pollfds[WAKER_INDEX].fd);
-            left -= 1;
-        }
-        let mut written = 0;
-        let registered = self.pollfds.len() - 1;
-        let mut index = if self.scan_start <= registered {
-            self.scan_start
-        } else {
-            1
-        };
-        for _ in 0..registered {
-            if left == 0 || written == out.len() {
-                break;
-            }
-            let current = index;
-            index = if index == registered { 1 } else { index + 1 };
-            let libc::pollfd { fd, revents, .. } = self.pollfds[current];
-            if revents == 0 {
-                continue;
-            }
-            left -= 1;
-            let Some(key) = registry.get(fd) else {
-                continue;
-            };
-            if let Some(event) =
-                ready_entry(key, from_poll_bits(revents as u32, READABLE, WRITABLE))
-            {
-                push(out, &mut written, event);
-                self.scan_start = index;
-                if key.events & SEL_EVENT_ONESHOT != 0 {
-                    // poll(2) skips negative fds entirely, hang-ups included, until re-armed.
-                    self.pollfds[current].fd = !fd;
-                }
-            }
-        }
-        Ok(Waited {
-            reported: written,
-            kernel_woke: ready > 0,
-            waker_fired,
-        })
+        Ok(ready as usize)
     }
 
     fn heap_bytes(&self) -> usize {
         self.pollfds.capacity() * std::mem::size_of::<libc::pollfd>()
+    }
+}
+
+impl Reports for PollBackend {
+    const REQUEUES: bool = false;
+    const REPORTS_PER_FD: usize = 1;
+
+    fn positions(&self) -> usize {
+        self.pollfds.len()
+    }
+
+    fn first_position(&self, turns: &Turns) -> usize {
+        // Indices are stable between waits (a removal moves one entry, whose turn may shift).
+        turns.next_position() % self.pollfds.len()
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        let libc::pollfd { fd, revents, .. } = self.pollfds[position];
+        match (revents, position) {
+            (0, _) => Answer::Nothing,
+            (_, WAKER_INDEX) => Answer::Waker,
+            _ => Answer::Ready(Report {
+                fd,
+                token: Some(position as u32),
+                ready: from_poll_bits(revents as u32, READABLE, WRITABLE),
+            }),
+        }
+    }
+
+    fn disarm(&mut self, fd: RawFd, token: u32, _events: u32, _mask: u32) {
+        // poll(2) skips negative fds entirely, hang-ups included, until re-armed.
+        self.pollfds[token as usize].fd = !fd;
     }
 }
 

@@ -9,12 +9,11 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use super::fd::{check, ensure_open};
-use super::{push, ready_entry, waker, Backend, Relocation, Waited};
+use super::{Kernel, Relocation};
 use crate::errno::{Errno, Result};
-use crate::events::{SEL_EVENT_ONESHOT, SEL_EVENT_READ, SEL_EVENT_WRITE};
-use crate::key::SelEvent;
+use crate::events::{SEL_EVENT_READ, SEL_EVENT_WRITE};
 use crate::kind::Kind;
-use crate::registry::Registry;
+use crate::report::{Answer, Report, Reports, Turns};
 
 /// One more than the highest fd an `fd_set` holds.
 const SET_SIZE: RawFd = libc::FD_SETSIZE as RawFd;
@@ -52,15 +51,22 @@ impl FdSet {
     }
 }
 
-/// The master sets, their highest fd and where the next scan of results starts.
-pub struct SelectBackend {
-    waker_fd: RawFd,
+/// The master sets, and the sets the last wait answered with.
+#[derive(Clone, Copy)]
+struct Sets {
     readers: FdSet,
     writers: FdSet,
+    readable: FdSet,
+    writable: FdSet,
+}
+
+/// The sets (half a kilobyte, on the heap), their highest fd, and the last wait's extent.
+pub struct SelectBackend {
+    waker_fd: RawFd,
+    sets: Box<Sets>,
     max_fd: RawFd,
-    /// Results are scanned from this fd, wrapping around, and the scan resumes after the last fd
-    /// reported: with a result buffer smaller than the ready set, every fd gets its turn.
-    scan_start: RawFd,
+    /// One more than the highest fd the last wait asked about.
+    asked: RawFd,
 }
 
 impl SelectBackend {
@@ -73,29 +79,33 @@ impl SelectBackend {
         readers.insert(waker_fd);
         Ok(SelectBackend {
             waker_fd,
-            readers,
-            writers: FdSet::empty(),
+            sets: Box::new(Sets {
+                readers,
+                writers: FdSet::empty(),
+                readable: FdSet::empty(),
+                writable: FdSet::empty(),
+            }),
             max_fd: waker_fd,
-            scan_start: 0,
+            asked: 0,
         })
     }
 
     fn set_interest(&mut self, fd: RawFd, events: u32) {
         self.max_fd = self.max_fd.max(fd);
         if events & SEL_EVENT_READ != 0 {
-            self.readers.insert(fd);
+            self.sets.readers.insert(fd);
         } else {
-            self.readers.remove(fd);
+            self.sets.readers.remove(fd);
         }
         if events & SEL_EVENT_WRITE != 0 {
-            self.writers.insert(fd);
+            self.sets.writers.insert(fd);
         } else {
-            self.writers.remove(fd);
+            self.sets.writers.remove(fd);
         }
     }
 
     fn watched(&self, fd: RawFd) -> bool {
-        self.readers.contains(fd) || self.writers.contains(fd)
+        self.sets.readers.contains(fd) || self.sets.writers.contains(fd)
     }
 }
 
@@ -113,10 +123,8 @@ fn timeval_rounded_up(wait: Duration) -> libc::timeval {
     }
 }
 
-impl Backend for SelectBackend {
-    fn kind(&self) -> Kind {
-        Kind::Select
-    }
+impl Kernel for SelectBackend {
+    const KIND: Kind = Kind::Select;
 
     fn fileno(&self) -> Option<RawFd> {
         None
@@ -140,87 +148,82 @@ impl Backend for SelectBackend {
     }
 
     fn remove(&mut self, fd: RawFd, _token: u32) -> Option<Relocation> {
-        self.readers.remove(fd);
-        self.writers.remove(fd);
+        self.sets.readers.remove(fd);
+        self.sets.writers.remove(fd);
         while self.max_fd > self.waker_fd && !self.watched(self.max_fd) {
             self.max_fd -= 1;
         }
         None
     }
 
-    fn wait(
-        &mut self,
-        registry: &Registry,
-        wait: Option<Duration>,
-        out: &mut [MaybeUninit<SelEvent>],
-    ) -> Result<Waited> {
-        let mut readable = self.readers;
-        let mut writable = self.writers;
+    fn wait(&mut self, wait: Option<Duration>, _capacity: usize) -> Result<usize> {
+        let sets = &mut *self.sets;
+        sets.readable = sets.readers;
+        sets.writable = sets.writers;
+        self.asked = 0;
         let mut timeout = wait.map(timeval_rounded_up);
         let timeout_ptr = timeout.as_mut().map_or(std::ptr::null_mut(), |timeout| {
             timeout as *mut libc::timeval
         });
-        // SAFETY: the sets and the timeout are live locals; nfds covers every fd in the sets.
+        // SAFETY: the sets and the timeout are live; nfds covers every fd in the sets.
         let ready = unsafe {
             libc::select(
                 self.max_fd + 1,
-                &mut readable.0,
-                &mut writable.0,
+                &mut sets.readable.0,
+                &mut sets.writable.0,
                 std::ptr::null_mut(),
                 timeout_ptr,
             )
         };
         check(ready.min(0))?;
-        let mut left = ready as usize;
-        let waker_fired = readable.contains(self.waker_fd);
-        if waker_fired {
-            waker::drain(self.waker_fd);
-            left -= 1;
-        }
-        let mut written = 0;
-        let fds = self.max_fd + 1;
-        let mut fd = self.scan_start % fds;
-        for _ in 0..fds {
-            if left == 0 || written == out.len() {
-                break;
-            }
-            let current = fd;
-            fd = (fd + 1) % fds;
-            if current == self.waker_fd {
-                continue;
-            }
-            let mut ready = 0;
-            if readable.contains(current) {
-                ready |= SEL_EVENT_READ;
-                left -= 1;
-            }
-            if writable.contains(current) {
-                ready |= SEL_EVENT_WRITE;
-                left -= 1;
-            }
-            if ready == 0 {
-                continue;
-            }
-            if let Some(event) = registry
-                .get(current)
-                .and_then(|key| ready_entry(key, ready))
-            {
-                push(out, &mut written, event);
-                self.scan_start = fd;
-                if event.key.events & SEL_EVENT_ONESHOT != 0 {
-                    self.set_interest(current, 0);
-                }
-            }
-        }
-        Ok(Waited {
-            reported: written,
-            kernel_woke: ready > 0,
-            waker_fired,
-        })
+        self.asked = self.max_fd + 1;
+        // An fd ready both ways counts twice: an upper bound on the fds that say something.
+        Ok(ready as usize)
     }
 
     fn heap_bytes(&self) -> usize {
-        0
+        std::mem::size_of::<Sets>()
+    }
+}
+
+impl Reports for SelectBackend {
+    const REQUEUES: bool = false;
+    const REPORTS_PER_FD: usize = 1;
+
+    fn positions(&self) -> usize {
+        self.asked as usize
+    }
+
+    fn first_position(&self, turns: &Turns) -> usize {
+        // A position is an fd: stable between waits.
+        match self.asked as usize {
+            0 => 0,
+            asked => turns.next_position() % asked,
+        }
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        let fd = position as RawFd;
+        let mut ready = 0;
+        if self.sets.readable.contains(fd) {
+            ready |= SEL_EVENT_READ;
+        }
+        if self.sets.writable.contains(fd) {
+            ready |= SEL_EVENT_WRITE;
+        }
+        match ready {
+            0 => Answer::Nothing,
+            _ if fd == self.waker_fd => Answer::Waker,
+            _ => Answer::Ready(Report {
+                fd,
+                token: None,
+                ready,
+            }),
+        }
+    }
+
+    fn disarm(&mut self, fd: RawFd, _token: u32, _events: u32, _mask: u32) {
+        self.set_interest(fd, 0);
     }
 }
 
