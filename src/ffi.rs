@@ -11,7 +11,6 @@ use std::mem::{align_of, size_of, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use crate::backend::thread_errno;
 use crate::errno::{Errno, Result};
 use crate::error_text;
 use crate::events::valid_interest;
@@ -19,6 +18,14 @@ use crate::key::{SelEvent, SelKey};
 use crate::kind::{Kind, SEL_KIND_DEFAULT};
 use crate::shared::SharedSelector;
 use crate::version;
+
+// Every thread of the host program may hold the same `sel_selector *` (one waits, others
+// register; `sel_wakeup` from anywhere), which is sound only while `SharedSelector` is `Send`
+// and `Sync`: a change that breaks that fails to compile here.
+const _: () = {
+    const fn shared_between_threads<T: Send + Sync>() {}
+    shared_between_threads::<SharedSelector>();
+};
 
 /// Runs `body`, turning a panic into `on_panic` so it never unwinds into C.
 fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
@@ -95,15 +102,17 @@ pub extern "C" fn sel_new(kind: c_int, flags: c_uint) -> *mut SharedSelector {
         Ok(Box::into_raw(Box::new(selector)))
     });
     created.unwrap_or_else(|Errno(err)| {
-        thread_errno::set(err);
+        Errno(err).set_last();
         ptr::null_mut()
     })
 }
 
-/// Registers `fd` for `events` (`SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both) with the caller's
-/// opaque `data`, like Python's `register`. When `key_out` is not NULL it receives the new key.
+/// Registers `fd` for `events` (`SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both, plus the mode bits
+/// on a selector made with `SEL_FLAG_MODES`) with the caller's opaque `data`, like Python's
+/// `register`. When `key_out` is not NULL it receives the new key.
 ///
-/// Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EBADF` for `fd < 0` or a closed
+/// Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EOPNOTSUPP` for a mode bit this
+/// kind lacks (`SEL_EVENT_EDGE` outside EPOLL and KQUEUE); `-EBADF` for `fd < 0` or a closed
 /// fd; `-EEXIST` if `fd` is registered, or is the selector's own wakeup fd; `-EINVAL` for
 /// `fd >= FD_SETSIZE` on SELECT; the kernel's error (`-EPERM` for a regular file on EPOLL, …).
 /// On error nothing is recorded.
@@ -123,11 +132,13 @@ pub unsafe extern "C" fn sel_register(
 }
 
 /// Changes the events and/or data of a registered `fd`, like Python's `modify`. A change of
-/// `data` alone makes no system call. When `key_out` is not NULL it receives the new key.
+/// `data` alone makes no system call, except on a oneshot registration, which it re-arms. When
+/// `key_out` is not NULL it receives the new key.
 ///
 /// Returns 0, or: `-EINVAL` for a NULL `sel`; `-EBADF` for `fd < 0`; `-ENOENT` if `fd` is not
-/// registered; `-EINVAL` for bad events (the registration is unchanged); the kernel's error, in
-/// which case `fd` has been unregistered (as CPython does).
+/// registered; `-EINVAL` for bad events, `-EOPNOTSUPP` for a mode bit this kind lacks (the
+/// registration is unchanged either way); the kernel's error, in which case `fd` has been
+/// unregistered (as CPython does).
 ///
 /// # Safety
 /// `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
@@ -196,6 +207,7 @@ pub unsafe extern "C" fn sel_select(
             if max_events == 0 {
                 return Err(Errno(libc::EINVAL));
             }
+            // SAFETY: `events` holds `max_events` writable entries, as documented above.
             let out = unsafe { out_slice(events, max_events) }?;
             selector.select(timeout, out)
         })();
@@ -257,6 +269,7 @@ pub unsafe extern "C" fn sel_get_map(
             return 0;
         };
         let selector = shared.lock();
+        // SAFETY: `keys` is NULL or holds `cap` writable keys, as documented above.
         match unsafe { out_slice(keys, cap) } {
             Ok(out) => selector.registry().copy_keys(out),
             Err(_) => selector.registry().len(),
@@ -358,8 +371,9 @@ pub extern "C" fn sel_strerror(rc: c_int) -> *const c_char {
 /// child, and libkqueue does not support a long-lived child that never calls `exec()`; such a
 /// child should use POLL or EPOLL.
 ///
-/// Returns the number of registrations that the kernel refused to re-arm (their fds were closed
-/// in the child) and that were removed from the map, normally 0; or a negative errno if the new
+/// Returns the number of registrations removed from the map because the child could not
+/// register them now, on every kind alike (their fds were closed in the child, or the kernel
+/// refuses the file now at that number), normally 0; or a negative errno if the new
 /// kernel object could not be made (`-EMFILE`, …), the selector then unchanged; `-EINVAL` for a
 /// NULL `sel`.
 ///

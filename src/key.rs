@@ -10,7 +10,8 @@ use std::ptr;
 pub struct SelKey {
     /// The registered file descriptor.
     pub fd: c_int,
-    /// `SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both.
+    /// The events it is watched for: `SEL_EVENT_READ` and/or `SEL_EVENT_WRITE`, plus the mode
+    /// bits it was registered with (`SEL_EVENT_ONESHOT`, `SEL_EVENT_EDGE`), if any.
     pub events: u32,
     /// The pointer given to `sel_register` or `sel_modify`.
     pub data: *mut c_void,

@@ -122,7 +122,7 @@ impl Selector {
         Ok(key)
     }
 
-    /// Python's `modify`: a change of data alone makes no system call (except for a oneshot
+    /// Python's `modify`: a change of data alone makes no system call (except on a oneshot
     /// registration, which it re-arms); a change of events the kernel refuses unregisters the fd.
     pub fn modify(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
         if fd < 0 {
@@ -210,14 +210,22 @@ impl Selector {
 
     /// A copy of this selector on a new kernel object watching `waker_fd`, for a child after
     /// `fork()`: the same keys, re-armed. Building it makes no kernel call on the object the
-    /// parent shares. Registrations the kernel refuses now (fds closed in the child) are left
-    /// out; returns the copy and how many were left out.
+    /// parent shares. A registration is left out when `register` would refuse it now, on every
+    /// kind alike: its fd closed in the child (`admit` or the kernel says so), or its number
+    /// now the new wakeup fd's; returns the copy and how many were left out.
     pub fn forked(&self, waker_fd: RawFd) -> Result<(Selector, usize)> {
         let mut backend = Backend::open(self.kind(), waker_fd)?;
         let mut registry = self.registry.clone();
         let mut dropped = 0;
         for key in self.registry.keys() {
-            match backend.add(key.fd, key.events) {
+            let rearmed = if key.fd == waker_fd {
+                Err(Errno(libc::EEXIST))
+            } else {
+                backend
+                    .admit(key.fd)
+                    .and_then(|()| backend.add(key.fd, key.events))
+            };
+            match rearmed {
                 Ok(token) => registry.set_token(key.fd, token),
                 Err(_) => {
                     registry.remove(key.fd);

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use super::devpoll_changes::Entries;
 use super::devpoll_sys::{DvPoll, DP_POLL};
-use super::fd::{check, ensure_open, owned};
+use super::fd::{ensure_open, owned, syscall};
 use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
@@ -55,8 +55,10 @@ impl DevpollBackend {
     /// Opens a close-on-exec /dev/poll set watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<DevpollBackend> {
         // SAFETY: a NUL-terminated path.
-        let device =
-            owned(unsafe { libc::open(c"/dev/poll".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) })?;
+        let device = owned(syscall!(libc::open(
+            c"/dev/poll".as_ptr(),
+            libc::O_RDWR | libc::O_CLOEXEC
+        ))?);
         let backend = DevpollBackend {
             device,
             waker_fd,
@@ -74,15 +76,16 @@ impl DevpollBackend {
         let bytes = std::mem::size_of_val(entries);
         loop {
             // SAFETY: writes `bytes` bytes from the live `entries` slice.
-            let written =
-                unsafe { libc::write(self.device.as_raw_fd(), entries.as_ptr().cast(), bytes) };
-            return match usize::try_from(written) {
-                Ok(written) if written == bytes => Ok(()),
+            let written = syscall!(libc::write(
+                self.device.as_raw_fd(),
+                entries.as_ptr().cast(),
+                bytes
+            ));
+            return match written {
+                Ok(written) if written as usize == bytes => Ok(()),
                 Ok(_) => Err(Errno(libc::EIO)),
-                Err(_) => match Errno::last() {
-                    Errno(libc::EINTR) => continue,
-                    err => Err(err),
-                },
+                Err(Errno(libc::EINTR)) => continue,
+                Err(err) => Err(err),
             };
         }
     }
@@ -135,9 +138,8 @@ impl Kernel for DevpollBackend {
             dp_timeout: millis_rounded_up(wait),
         };
         // SAFETY: `request` is live and points to at least `capacity` pollfds.
-        let rc = unsafe { libc::ioctl(self.device.as_raw_fd(), DP_POLL, &mut request) };
-        check(rc.min(0))?;
-        self.received = rc as usize;
+        let received = syscall!(libc::ioctl(self.device.as_raw_fd(), DP_POLL, &mut request))?;
+        self.received = received as usize;
         // In fd order, so the turns resume after the fd delivered last.
         self.results[..self.received].sort_unstable_by_key(|result| result.fd);
         Ok(self.received)

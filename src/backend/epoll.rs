@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use super::fd::{check, owned};
+use super::fd::{owned, syscall};
 use super::generation::Generations;
 use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
@@ -59,7 +59,7 @@ impl EpollBackend {
     /// Creates a close-on-exec epoll set watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<EpollBackend> {
         // SAFETY: epoll_create1 takes no pointers.
-        let epoll = owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        let epoll = owned(syscall!(libc::epoll_create1(libc::EPOLL_CLOEXEC))?);
         let backend = EpollBackend {
             epoll,
             kernel_events: Vec::new(),
@@ -76,7 +76,7 @@ impl EpollBackend {
             u64: data,
         };
         // SAFETY: `event` is a live epoll_event; the kernel validates fd and op.
-        check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) })
+        syscall!(libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event)).map(drop)
     }
 
     /// One `epoll_pwait2` (exact timeout) or `epoll_wait` (milliseconds rounded up) into the
@@ -92,32 +92,32 @@ impl EpollBackend {
             };
             // SAFETY: the buffer holds at least `max` entries; `timeout` is live; a null sigmask
             // leaves the signal mask alone.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_epoll_pwait2,
-                    epoll,
-                    buffer,
-                    max,
-                    &timeout as *const libc::timespec,
-                    std::ptr::null::<libc::sigset_t>(),
-                    0usize,
-                )
-            };
-            if rc >= 0 {
-                return Ok(rc as usize);
-            }
-            match Errno::last() {
+            let waited = syscall!(libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epoll,
+                buffer,
+                max,
+                &timeout as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            ));
+            match waited {
+                Ok(received) => return Ok(received as usize),
                 // Old kernels (ENOSYS) and seccomp filters (ENOSYS or EPERM, ivykis #33).
-                Errno(libc::ENOSYS) | Errno(libc::EPERM) => {
+                Err(Errno(libc::ENOSYS) | Errno(libc::EPERM)) => {
                     PWAIT2.store(UNUSABLE, Ordering::Relaxed)
                 }
-                err => return Err(err),
+                Err(err) => return Err(err),
             }
         }
         // SAFETY: the buffer holds at least `max` entries.
-        let rc = unsafe { libc::epoll_wait(epoll, buffer, max, millis_rounded_up(wait)) };
-        check(rc.min(0))?;
-        Ok(rc as usize)
+        let received = syscall!(libc::epoll_wait(
+            epoll,
+            buffer,
+            max,
+            millis_rounded_up(wait)
+        ))?;
+        Ok(received as usize)
     }
 }
 

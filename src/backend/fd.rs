@@ -1,35 +1,41 @@
-//! Small fd helpers shared by the backends.
+//! The one way the backends make a system call ([`syscall!`], after mio's), and the small fd
+//! helpers built on it.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
+
+/// Calls the C function `$function` (`libc::epoll_ctl`, `sys::kevent`, …) with `$args`: `Ok`
+/// with what it returned, or the thread's `errno` when it returned `-1` (every system call the
+/// crate makes reports failure so).
+///
+/// The call is unsafe: each use says why its arguments are valid in a `// SAFETY:` comment,
+/// as an `unsafe` block would.
+macro_rules! syscall {
+    ($($function:ident)::+($($arg:expr),* $(,)?)) => {{
+        // SAFETY: the caller's comment states why these arguments are valid for `$function`.
+        let returned = unsafe { $($function)::+($($arg),*) };
+        if returned == -1 {
+            Err($crate::errno::Errno::last())
+        } else {
+            Ok(returned)
+        }
+    }};
+}
+pub(super) use syscall;
 
 /// `EBADF` unless `fd` is an open file descriptor. select and poll would accept a closed fd
 /// silently (poll reports POLLNVAL later), so they check it at register time like epoll does.
 pub fn ensure_open(fd: RawFd) -> Result<()> {
     // SAFETY: F_GETFD only reads the descriptor flags; any fd value is allowed.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-        return Err(Errno::last());
-    }
-    Ok(())
+    syscall!(libc::fcntl(fd, libc::F_GETFD)).map(drop)
 }
 
-/// Takes ownership of the fd a successful system call returned (`-1` means failure).
-pub fn owned(fd: RawFd) -> Result<OwnedFd> {
-    if fd < 0 {
-        return Err(Errno::last());
-    }
+/// Takes ownership of the fd a successful system call just created.
+pub fn owned(fd: RawFd) -> OwnedFd {
+    debug_assert!(fd >= 0);
     // SAFETY: the caller passes an fd its own system call just created and nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// `Ok(())` for a system call's `0`, else its errno.
-pub fn check(rc: libc::c_int) -> Result<()> {
-    if rc == -1 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
+    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 /// Marks `fd` close-on-exec, where the call that made it has no flag for that (`kqueue` outside
@@ -37,5 +43,5 @@ pub fn check(rc: libc::c_int) -> Result<()> {
 #[cfg(any(target_vendor = "apple", all(kqueue, not(target_os = "netbsd"))))]
 pub fn set_close_on_exec(fd: RawFd) -> Result<()> {
     // SAFETY: F_SETFD takes an integer; FD_CLOEXEC is the only descriptor flag.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })
+    syscall!(libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC)).map(drop)
 }

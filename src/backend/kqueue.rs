@@ -39,7 +39,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::fd::{check, owned};
+use super::fd::{owned, syscall};
 use super::generation::{Generations, WAKER_GENERATION};
 use super::kqueue_changes::{answers, Action, Change, Changes, Filter, MAX_CHANGES};
 use super::kqueue_sys as sys;
@@ -75,7 +75,7 @@ impl KqueueFd {
         KqueueFd {
             fd: kqueue.into_raw_fd(),
             // SAFETY: getpid takes no arguments and cannot fail.
-            creator: unsafe { libc::getpid() },
+            creator: syscall!(libc::getpid()).unwrap_or(0),
         }
     }
 }
@@ -88,11 +88,10 @@ impl AsRawFd for KqueueFd {
 
 impl Drop for KqueueFd {
     fn drop(&mut self) {
-        // SAFETY: getpid takes no arguments; `fd` is the kqueue this process made and owns.
-        unsafe {
-            if libc::getpid() == self.creator {
-                libc::close(self.fd);
-            }
+        // SAFETY: getpid takes no arguments.
+        if syscall!(libc::getpid()) == Ok(self.creator) {
+            // SAFETY: `fd` is the kqueue this process made and owns; nothing uses it after this.
+            let _ = syscall!(libc::close(self.fd));
         }
     }
 }
@@ -211,7 +210,7 @@ fn timespec(wait: Duration) -> libc::timespec {
 #[cfg(target_os = "netbsd")]
 fn close_on_exec_kqueue() -> Result<OwnedFd> {
     // SAFETY: kqueue1 takes no pointers.
-    owned(unsafe { sys::kqueue1(libc::O_CLOEXEC) })
+    Ok(owned(syscall!(sys::kqueue1(libc::O_CLOEXEC))?))
 }
 
 /// A close-on-exec kqueue, marked right after `kqueue()`: macOS and OpenBSD have no `kqueue1`,
@@ -222,7 +221,7 @@ fn close_on_exec_kqueue() -> Result<OwnedFd> {
 #[cfg(not(target_os = "netbsd"))]
 fn close_on_exec_kqueue() -> Result<OwnedFd> {
     // SAFETY: kqueue takes no pointers.
-    let kqueue = owned(unsafe { sys::kqueue() })?;
+    let kqueue = owned(syscall!(sys::kqueue())?);
     super::fd::set_close_on_exec(kqueue.as_raw_fd())?;
     Ok(kqueue)
 }
@@ -261,18 +260,21 @@ impl KqueueBackend {
         let no_wait = timespec(Duration::ZERO);
         // SAFETY: both arrays hold MAX_CHANGES entries, and the kernel reads and writes at most
         // `changes.len()` of them; `no_wait` is live.
-        let rc = unsafe {
-            sys::kevent(
-                self.kqueue.as_raw_fd(),
-                list.as_ptr(),
-                count(changes.len()),
-                receipts.as_mut_ptr(),
-                count(changes.len()),
-                &no_wait,
-            )
+        let answered = match syscall!(sys::kevent(
+            self.kqueue.as_raw_fd(),
+            list.as_ptr(),
+            count(changes.len()),
+            receipts.as_mut_ptr(),
+            count(changes.len()),
+            &no_wait,
+        )) {
+            Ok(answered) => answered as usize,
+            // "When kevent() call fails with EINTR error, all changes in the changelist have
+            // been applied" (FreeBSD's kevent(2); mio's kevent_register): done, not failed.
+            Err(Errno(libc::EINTR)) => return Ok([0; MAX_CHANGES]),
+            Err(err) => return Err(err),
         };
-        check(rc.min(0))?;
-        Ok(answers(receipts[..rc as usize].iter().map(receipt_errno)))
+        Ok(answers(receipts[..answered].iter().map(receipt_errno)))
     }
 
     /// Applies `changes` and returns the first error that matters among the kernel's answers.
@@ -345,18 +347,15 @@ impl Kernel for KqueueBackend {
         let timeout = wait.map(timespec);
         let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
         // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
-        let rc = unsafe {
-            sys::kevent(
-                self.kqueue.as_raw_fd(),
-                ptr::null(),
-                0,
-                self.kernel_events.0.as_mut_ptr(),
-                count(capacity),
-                timeout,
-            )
-        };
-        check(rc.min(0))?;
-        self.received = rc as usize;
+        let received = syscall!(sys::kevent(
+            self.kqueue.as_raw_fd(),
+            ptr::null(),
+            0,
+            self.kernel_events.0.as_mut_ptr(),
+            count(capacity),
+            timeout,
+        ))?;
+        self.received = received as usize;
         // The two filters of an fd side by side, for the core to merge (CPython gh-110038).
         self.kernel_events.0[..self.received].sort_unstable_by_key(|entry| entry.ident);
         Ok(self.received)
@@ -406,15 +405,13 @@ impl Reports for KqueueBackend {
             revents: 0,
         }));
         // SAFETY: the pointer and length describe the live pollfd array; a zero timeout.
-        let answered = unsafe {
-            libc::poll(
-                self.missing.as_mut_ptr(),
-                self.missing.len() as libc::nfds_t,
-                0,
-            )
-        };
+        let answered = syscall!(libc::poll(
+            self.missing.as_mut_ptr(),
+            self.missing.len() as libc::nfds_t,
+            0
+        ));
         // A failed poll leaves the probes unanswered: the entries stay true, if not complete.
-        if answered > 0 {
+        if answered.is_ok_and(|answered| answered > 0) {
             for (probe, asked) in probes.iter_mut().zip(&self.missing) {
                 probe.ready = from_poll_bits(asked.revents as u32, READABLE, WRITABLE);
             }

@@ -32,7 +32,6 @@ mod kqueue_sys;
 mod poll;
 mod select;
 pub mod strerror;
-pub mod thread_errno;
 pub mod waker;
 
 /// A registration whose token changed because the backend moved it (poll's swap-remove).

@@ -7,7 +7,7 @@
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use super::fd::{check, ensure_open};
+use super::fd::{ensure_open, syscall};
 use super::{Kernel, Relocation};
 use crate::deadline::millis_rounded_up;
 use crate::errno::Result;
@@ -93,14 +93,11 @@ impl Kernel for PollBackend {
 
     fn wait(&mut self, wait: Option<Duration>, _capacity: usize) -> Result<usize> {
         // SAFETY: the pointer and length describe the live pollfd array.
-        let ready = unsafe {
-            libc::poll(
-                self.pollfds.as_mut_ptr(),
-                self.pollfds.len() as libc::nfds_t,
-                millis_rounded_up(wait),
-            )
-        };
-        check(ready.min(0))?;
+        let ready = syscall!(libc::poll(
+            self.pollfds.as_mut_ptr(),
+            self.pollfds.len() as libc::nfds_t,
+            millis_rounded_up(wait),
+        ))?;
         Ok(ready as usize)
     }
 

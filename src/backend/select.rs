@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use super::fd::{check, ensure_open};
+use super::fd::{ensure_open, syscall};
 use super::{Kernel, Relocation};
 use crate::errno::{Errno, Result};
 use crate::events::{SEL_EVENT_READ, SEL_EVENT_WRITE};
@@ -166,16 +166,13 @@ impl Kernel for SelectBackend {
             timeout as *mut libc::timeval
         });
         // SAFETY: the sets and the timeout are live; nfds covers every fd in the sets.
-        let ready = unsafe {
-            libc::select(
-                self.max_fd + 1,
-                &mut sets.readable.0,
-                &mut sets.writable.0,
-                std::ptr::null_mut(),
-                timeout_ptr,
-            )
-        };
-        check(ready.min(0))?;
+        let ready = syscall!(libc::select(
+            self.max_fd + 1,
+            &mut sets.readable.0,
+            &mut sets.writable.0,
+            std::ptr::null_mut(),
+            timeout_ptr,
+        ))?;
         self.asked = self.max_fd + 1;
         // An fd ready both ways counts twice: an upper bound on the fds that say something.
         Ok(ready as usize)

@@ -6,8 +6,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::fd::owned;
-use super::thread_errno;
+use super::fd::{owned, syscall};
 use crate::errno::{Errno, Result};
 
 /// The wakeup channel of one selector. `wake` is thread-safe and async-signal-safe.
@@ -23,10 +22,8 @@ impl Waker {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn new() -> Result<Waker> {
         // SAFETY: eventfd takes no pointers.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        Ok(Waker {
-            watched: owned(fd)?,
-        })
+        let fd = syscall!(libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+        Ok(Waker { watched: owned(fd) })
     }
 
     /// Opens the channel.
@@ -53,25 +50,19 @@ impl Waker {
 
     /// Makes the watched fd readable. Keeps the caller's `errno`, since signal handlers call it.
     pub fn wake(&self) -> Result<()> {
-        let saved = thread_errno::get();
+        let saved = Errno::last();
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to an fd this waker owns.
-        let written = unsafe {
-            libc::write(
-                self.signalled_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>(),
-            )
+        let written = syscall!(libc::write(
+            self.signalled_fd(),
+            (&one as *const u64).cast(),
+            std::mem::size_of::<u64>(),
+        ));
+        let result = match written {
+            Ok(_) | Err(Errno(libc::EAGAIN)) => Ok(()),
+            Err(err) => Err(err),
         };
-        let result = if written < 0 {
-            match Errno::last() {
-                Errno(libc::EAGAIN) => Ok(()),
-                err => Err(err),
-            }
-        } else {
-            Ok(())
-        };
-        thread_errno::set(saved);
+        saved.set_last();
         result
     }
 }
@@ -81,9 +72,11 @@ impl Waker {
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     let mut ends = [-1; 2];
     // SAFETY: `ends` has room for the two fds pipe2 writes.
-    let rc = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
-    super::fd::check(rc)?;
-    Ok((owned(ends[0])?, owned(ends[1])?))
+    syscall!(libc::pipe2(
+        ends.as_mut_ptr(),
+        libc::O_CLOEXEC | libc::O_NONBLOCK
+    ))?;
+    Ok((owned(ends[0]), owned(ends[1])))
 }
 
 /// A non-blocking, close-on-exec pipe (read end, write end). Apple systems have no `pipe2`, so
@@ -91,19 +84,18 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 /// the calls.
 #[cfg(target_vendor = "apple")]
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    use super::fd::{check, set_close_on_exec};
+    use super::fd::set_close_on_exec;
     let mut ends = [-1; 2];
     // SAFETY: `ends` has room for the two fds pipe writes.
-    check(unsafe { libc::pipe(ends.as_mut_ptr()) })?;
-    let ends = (owned(ends[0])?, owned(ends[1])?);
+    syscall!(libc::pipe(ends.as_mut_ptr()))?;
+    let ends = (owned(ends[0]), owned(ends[1]));
     for end in [&ends.0, &ends.1] {
         let fd = end.as_raw_fd();
         set_close_on_exec(fd)?;
         // SAFETY: F_GETFL and F_SETFL on an fd this function owns take integers.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        check(flags)?;
+        let flags = syscall!(libc::fcntl(fd, libc::F_GETFL))?;
         // SAFETY: as above.
-        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        syscall!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK))?;
     }
     Ok(ends)
 }
@@ -113,8 +105,8 @@ pub fn drain(fd: RawFd) {
     let mut buffer = [0u8; 64];
     // An eventfd empties in one 8-byte read; a pipe is read until a short read (or EAGAIN).
     // SAFETY: reads into a live local buffer of the given length.
-    while unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) }
-        == buffer.len() as isize
+    while syscall!(libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()))
+        == Ok(buffer.len() as isize)
     {}
 }
 
@@ -129,7 +121,7 @@ mod tests {
             revents: 0,
         };
         // SAFETY: one live pollfd.
-        unsafe { libc::poll(&mut pollfd, 1, 0) == 1 }
+        syscall!(libc::poll(&mut pollfd, 1, 0)) == Ok(1)
     }
 
     #[test]
@@ -147,8 +139,8 @@ mod tests {
     #[test]
     fn wake_keeps_errno() {
         let waker = Waker::new().unwrap();
-        thread_errno::set(libc::ENOTTY);
+        Errno(libc::ENOTTY).set_last();
         waker.wake().unwrap();
-        assert_eq!(thread_errno::get(), libc::ENOTTY);
+        assert_eq!(Errno::last(), Errno(libc::ENOTTY));
     }
 }
