@@ -136,7 +136,8 @@ typedef struct sel_key {
    */
   int fd;
   /**
-   * `SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both.
+   * The events it is watched for: `SEL_EVENT_READ` and/or `SEL_EVENT_WRITE`, plus the mode
+   * bits it was registered with (`SEL_EVENT_ONESHOT`, `SEL_EVENT_EDGE`), if any.
    */
   uint32_t events;
   /**
@@ -172,10 +173,12 @@ typedef struct sel_event {
 struct sel_selector *sel_new(int kind, unsigned int flags);
 
 /**
- * Registers `fd` for `events` (`SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both) with the caller's
- * opaque `data`, like Python's `register`. When `key_out` is not NULL it receives the new key.
+ * Registers `fd` for `events` (`SEL_EVENT_READ`, `SEL_EVENT_WRITE` or both, plus the mode bits
+ * on a selector made with `SEL_FLAG_MODES`) with the caller's opaque `data`, like Python's
+ * `register`. When `key_out` is not NULL it receives the new key.
  *
- * Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EBADF` for `fd < 0` or a closed
+ * Returns 0, or: `-EINVAL` for a NULL `sel` or bad events; `-EOPNOTSUPP` for a mode bit this
+ * kind lacks (`SEL_EVENT_EDGE` outside EPOLL and KQUEUE); `-EBADF` for `fd < 0` or a closed
  * fd; `-EEXIST` if `fd` is registered, or is the selector's own wakeup fd; `-EINVAL` for
  * `fd >= FD_SETSIZE` on SELECT; the kernel's error (`-EPERM` for a regular file on EPOLL, …).
  * On error nothing is recorded.
@@ -187,11 +190,13 @@ int sel_register(struct sel_selector *sel, int fd, uint32_t events, void *data, 
 
 /**
  * Changes the events and/or data of a registered `fd`, like Python's `modify`. A change of
- * `data` alone makes no system call. When `key_out` is not NULL it receives the new key.
+ * `data` alone makes no system call, except on a oneshot registration, which it re-arms. When
+ * `key_out` is not NULL it receives the new key.
  *
  * Returns 0, or: `-EINVAL` for a NULL `sel`; `-EBADF` for `fd < 0`; `-ENOENT` if `fd` is not
- * registered; `-EINVAL` for bad events (the registration is unchanged); the kernel's error, in
- * which case `fd` has been unregistered (as CPython does).
+ * registered; `-EINVAL` for bad events, `-EOPNOTSUPP` for a mode bit this kind lacks (the
+ * registration is unchanged either way); the kernel's error, in which case `fd` has been
+ * unregistered (as CPython does).
  *
  * # Safety
  * `sel` is NULL or a live selector; `key_out` is NULL or points to writable memory for one key.
@@ -331,8 +336,9 @@ const char *sel_strerror(int rc);
  * child, and libkqueue does not support a long-lived child that never calls `exec()`; such a
  * child should use POLL or EPOLL.
  *
- * Returns the number of registrations that the kernel refused to re-arm (their fds were closed
- * in the child) and that were removed from the map, normally 0; or a negative errno if the new
+ * Returns the number of registrations removed from the map because the child could not
+ * register them now, on every kind alike (their fds were closed in the child, or the kernel
+ * refuses the file now at that number), normally 0; or a negative errno if the new
  * kernel object could not be made (`-EMFILE`, …), the selector then unchanged; `-EINVAL` for a
  * NULL `sel`.
  *
