@@ -260,9 +260,12 @@ man:
 # Installs into a temporary prefix and builds against it as users do (pkg-config from C and
 # C++, CMake, static linking, examples/Makefile), runs the programs on the installed library,
 # then uninstalls.
+# The script runs make itself; MAKE reaches it exported, not named in the recipe, where it
+# would make `make -n` run the recipe.
+package-test: export MAKE := $(MAKE)
 package-test: man library
 	@tools/require "make package-test" pkg-config cmake binutils
-	MAKE="$(MAKE)" packaging/package-test.sh
+	packaging/package-test.sh
 
 # package-test again on the LEAN_STD=yes install (see library-lean), which must stay under 200 KB.
 package-test-lean:
