@@ -97,10 +97,11 @@ test-valgrind:
 	@tools/require "make test-valgrind" $(C_TOOLCHAIN) valgrind
 	SELECTORS_TEST_WRAPPER="$(VALGRIND)" $(CARGO) test --test c_api
 
-# The Python binding as users get it: `pip wheel` builds the library and the extension into a
-# wheel, which is installed into a fresh virtual environment (no LIBSELECTORS_PATH, no
-# PYTHONPATH); then CPython's own test_selectors.py and asyncio's functional tests run against
-# it and the standard module, side by side, and the binding's own tests under -X dev (~5 min).
+# The Python binding as users get it: `pip wheel` builds the library (stripped, as `make install`
+# installs it) and the extension into a wheel, which is installed into a fresh virtual
+# environment (no LIBSELECTORS_PATH, no PYTHONPATH); then CPython's own test_selectors.py and
+# asyncio's functional tests run against it and the standard module, side by side, and the
+# binding's own tests under -X dev (~5 min).
 # Building the wheel fetches setuptools from PyPI; Debian ships venv, pip, Python's headers and
 # CPython's test package apart (python-tools).
 PYTHON_WORK = $(abspath $(or $(CARGO_TARGET_DIR),target))/python-test

@@ -79,5 +79,16 @@ class LibraryLookupTest(unittest.TestCase):
         self.assertEqual(child.stdout.strip(), "libselectors.so", child.stderr)
 
 
+class ShippedLibraryTest(unittest.TestCase):
+    """The wheel carries the stripped library of ``make install``, not cargo's 4.6 MB build."""
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "the stripped copy is built on Linux")
+    @unittest.skipUnless(os.path.dirname(REAL_LIBRARY) == os.path.abspath(PACKAGE_DIR),
+                         "the library loaded is not the package's own copy")
+    def test_package_copy_is_stripped(self):
+        # The limit make package-test holds the installed library to.
+        self.assertLessEqual(os.path.getsize(REAL_LIBRARY), 400_000, REAL_LIBRARY)
+
+
 if __name__ == "__main__":
     unittest.main()
