@@ -1,4 +1,8 @@
-"""The selector classes this build of libselectors provides, for tests that run on each."""
+"""What the binding's tests share: the selector classes this build provides, for tests that run
+on each, and a test case with a connected socket pair."""
+
+import socket
+import unittest
 
 import libselectors
 
@@ -14,3 +18,13 @@ def for_each_selector(test, check):
         with test.subTest(cls.__name__):
             with cls() as selector:
                 check(selector)
+
+
+class SocketPairTest(unittest.TestCase):
+    """A test case with a connected socket pair, ``self.reader`` and ``self.writer``, closed after
+    each test."""
+
+    def setUp(self):
+        self.reader, self.writer = socket.socketpair()
+        self.addCleanup(self.reader.close)
+        self.addCleanup(self.writer.close)

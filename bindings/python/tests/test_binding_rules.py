@@ -17,16 +17,11 @@ import unittest
 
 import libselectors
 from libselectors import _library
-from selector_classes import SELECTOR_CLASSES, for_each_selector
+from selector_classes import SELECTOR_CLASSES, SocketPairTest, for_each_selector
 
 
-class BindingRulesTest(unittest.TestCase):
+class BindingRulesTest(SocketPairTest):
     """Checked on every selector class."""
-
-    def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
 
     def assert_tables_agree(self, selector):
         """The binding's fd -> key table and the library's registrations hold the same pairs."""

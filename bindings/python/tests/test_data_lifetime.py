@@ -8,12 +8,11 @@ dropped without close().
 
 import gc
 import os
-import socket
 import unittest
 import weakref
 
 import libselectors
-from selector_classes import SELECTOR_CLASSES, for_each_selector
+from selector_classes import SELECTOR_CLASSES, SocketPairTest, for_each_selector
 
 
 class Payload:
@@ -37,13 +36,8 @@ def is_alive(ref):
     return ref() is not None
 
 
-class DataLifetimeTest(unittest.TestCase):
+class DataLifetimeTest(SocketPairTest):
     """For every selector class: what keeps registered objects alive, and what releases them."""
-
-    def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
 
     def test_data_alive_while_registered_and_through_select(self):
         def check(selector):

@@ -22,7 +22,7 @@ import unittest
 
 import libselectors
 from libselectors import _selectors
-from selector_classes import for_each_selector
+from selector_classes import SocketPairTest, for_each_selector
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 
@@ -156,13 +156,8 @@ class SameAsStandardModuleTest(unittest.TestCase):
                 self.assertEqual(outcomes[1], outcomes[0])
 
 
-class NoCrashTest(unittest.TestCase):
+class NoCrashTest(SocketPairTest):
     """What only a compiled module can get wrong: odd objects, and Python code run mid-call."""
-
-    def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
 
     def test_selector_without_init_refuses_everything(self):
         selector = libselectors.EpollSelector.__new__(libselectors.EpollSelector)

@@ -15,7 +15,7 @@ import sys
 import unittest
 
 import libselectors
-from selector_classes import for_each_selector
+from selector_classes import SocketPairTest, for_each_selector
 
 
 class FileLike:
@@ -39,13 +39,8 @@ def resident_bytes():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-class ReferenceCountTest(unittest.TestCase):
+class ReferenceCountTest(SocketPairTest):
     """For every selector class."""
-
-    def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
 
     def test_one_reference_per_registration(self):
         def check(selector):

@@ -6,13 +6,12 @@ wait again for the time left) goes round many times.
 """
 
 import signal
-import socket
 import threading
 import time
 import unittest
 
 import libselectors
-from selector_classes import for_each_selector
+from selector_classes import SocketPairTest, for_each_selector
 
 INTERVAL = 0.005  # seconds between signals
 TIMEOUT = 0.3
@@ -23,13 +22,11 @@ class HandlerStopped(Exception):
 
 
 @unittest.skipUnless(hasattr(signal, "setitimer"), "needs signal.setitimer")
-class SignalStormTest(unittest.TestCase):
+class SignalStormTest(SocketPairTest):
     """For every selector class, with one registered socket that never becomes ready."""
 
     def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
+        super().setUp()
         self.handled = 0
 
     def storm(self, handler):

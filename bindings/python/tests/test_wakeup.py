@@ -1,12 +1,11 @@
 """``wakeup()`` (sel_wakeup) ends a blocking select() from another thread, and coalesces."""
 
-import socket
 import threading
 import time
 import unittest
 
 import libselectors
-from selector_classes import for_each_selector
+from selector_classes import SocketPairTest, for_each_selector
 
 WAKEUP_DELAY = 0.2  # seconds before the other thread wakes the selector
 PATIENCE = 10.0  # a select() that should be woken waits at most this long
@@ -19,13 +18,8 @@ def timed_select(selector, timeout):
     return result, time.monotonic() - start
 
 
-class WakeupTest(unittest.TestCase):
+class WakeupTest(SocketPairTest):
     """For every selector class, with one registered fd that never becomes ready."""
-
-    def setUp(self):
-        self.reader, self.writer = socket.socketpair()
-        self.addCleanup(self.reader.close)
-        self.addCleanup(self.writer.close)
 
     def watch_silent_socket(self, selector):
         """Register the socket that nothing ever writes to."""
