@@ -65,13 +65,7 @@ fn emfile_during_accept_sheds_clients_and_keeps_serving(program: &str) {
     let fds_at_start = server.open_fds();
     let cpu_at_start = server.cpu_seconds();
     let mut clients: Vec<TcpStream> = (0..CLIENTS)
-        .map(|_| {
-            let stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .expect("a read timeout");
-            stream
-        })
+        .map(|_| server.connect(Duration::from_secs(30)))
         .collect();
     let outcomes: Vec<Outcome> = clients
         .iter_mut()
@@ -103,10 +97,7 @@ fn emfile_during_accept_sheds_clients_and_keeps_serving(program: &str) {
     );
     // With fds free again, new clients are served.
     for i in 0..5 {
-        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        let mut stream = server.connect(Duration::from_secs(30));
         assert_eq!(
             round_trip(&mut stream, format!("later {i}\n").as_bytes()),
             Outcome::Echoed

@@ -5,29 +5,38 @@
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
 use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support;
 
-/// A running echo server (`-q`, quiet) and the port it listens on.
+/// A running echo server, the port it listens on and the banner it printed.
 pub struct EchoServer {
     child: Child,
     output: BufReader<ChildStdout>,
     errors: ChildStderr,
     pub port: u16,
+    pub banner: String,
 }
 
 impl EchoServer {
     /// Starts the example `program` (as build.rs names it: `echo_server`, `echo_server_cxx`)
-    /// with its soft RLIMIT_NOFILE set to `fd_limit` (`None`: raised to the hard limit, for many
-    /// connections).
+    /// quiet (`-q`), with its soft RLIMIT_NOFILE set to `fd_limit` (`None`: raised to the hard
+    /// limit, for many connections).
     pub fn start(program: &str, fd_limit: Option<u64>) -> EchoServer {
+        EchoServer::start_with(program, &["-q"], fd_limit)
+    }
+
+    /// Starts `program` as [`EchoServer::start`] does, with `args` before the port (`0`: any
+    /// free one) instead of `-q`.
+    pub fn start_with(program: &str, args: &[&str], fd_limit: Option<u64>) -> EchoServer {
         let program = support::link(program);
         let mut command = support::command(&program);
         command
-            .args(["-q", "0"])
+            .args(args)
+            .arg("0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // SAFETY: getrlimit/setrlimit are async-signal-safe and touch only the child.
@@ -60,7 +69,18 @@ impl EchoServer {
             output,
             errors,
             port,
+            banner,
         }
+    }
+
+    /// A client connection whose reads give up after `read_timeout`, so a lost echo fails the
+    /// test instead of hanging it.
+    pub fn connect(&self, read_timeout: Duration) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the server accepts");
+        stream
+            .set_read_timeout(Some(read_timeout))
+            .expect("a read timeout can be set");
+        stream
     }
 
     fn proc_path(&self, name: &str) -> String {
