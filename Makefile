@@ -1,12 +1,13 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test (7 minutes or more on 2 cores, the tools installed): `make check`,
-#                then the ABI check, the C tests under valgrind and the sanitizers, the install
-#                as a user would use it, the Debian packages, the Python binding against
-#                CPython's own test suite, the benchmarks' smoke run, the soak, the differential
-#                fuzzer, Miri, and the type check of the macOS, BSD, illumos and Solaris builds
-#                (ci/cross-check)
+#   make test    every test (well over 7 minutes on 2 cores, tools installed): `make check`,
+#                then the tests again on KQUEUE (when libkqueue is installed), the ABI check,
+#                the C tests under valgrind and the sanitizers and as a BSD builds them, the
+#                install as a user would use it (default and lean), the Debian packages, the
+#                Python binding against CPython's own test suite, the benchmarks' smoke run, the
+#                soak, the differential fuzzer, Miri, and the type check of the macOS, BSD,
+#                illumos and Solaris builds (ci/cross-check); the `test:` line gives the order
 #   make check   the quick part: lint, then the Rust and C tests and the echo load test
 #
 # Everything else (install, packaging, the full benchmarks) lives in its own targets below.
