@@ -54,27 +54,32 @@ impl Registry {
         self.len == 0
     }
 
+    #[inline]
     fn slot(&self, fd: c_int) -> Option<&Slot> {
-        let slot = self.slots.get(usize::try_from(fd).ok()?)?;
+        let slot = self.slots.get(index_of(fd))?;
         (slot.events != 0).then_some(slot)
     }
 
+    #[inline]
     fn slot_mut(&mut self, fd: c_int) -> Option<&mut Slot> {
-        let slot = self.slots.get_mut(usize::try_from(fd).ok()?)?;
+        let slot = self.slots.get_mut(index_of(fd))?;
         (slot.events != 0).then_some(slot)
     }
 
     /// The key registered for `fd`.
+    #[inline]
     pub fn get(&self, fd: c_int) -> Option<SelKey> {
         self.slot(fd).map(|slot| key_of(fd, slot))
     }
 
     /// Whether `fd` is registered.
+    #[inline]
     pub fn contains(&self, fd: c_int) -> bool {
         self.slot(fd).is_some()
     }
 
     /// The key and the backend's token registered for `fd`.
+    #[inline]
     pub fn get_with_token(&self, fd: c_int) -> Option<(SelKey, u32)> {
         self.slot(fd).map(|slot| (key_of(fd, slot), slot.token))
     }
@@ -82,6 +87,7 @@ impl Registry {
     /// The key and token registered for `fd`, only if its token is still `tag` (when the kernel
     /// tagged its report with one): reports a backend tagged for an earlier registration of the
     /// same fd number find nothing.
+    #[inline]
     pub fn get_current(&self, fd: c_int, tag: Option<u32>) -> Option<(SelKey, u32)> {
         let slot = self.slot(fd)?;
         match tag {
@@ -91,6 +97,7 @@ impl Registry {
     }
 
     /// Records a registration of a valid fd (`fd >= 0`, not registered, `events != 0`).
+    #[inline]
     pub fn insert(&mut self, fd: c_int, events: u32, data: *mut c_void, token: u32) -> SelKey {
         debug_assert!(events != 0 && !self.contains(fd));
         let index = usize::try_from(fd).expect("registered fds are not negative");
@@ -108,6 +115,7 @@ impl Registry {
     }
 
     /// Replaces the events, data and token of a registered fd; `None` if it is not registered.
+    #[inline]
     pub fn update(
         &mut self,
         fd: c_int,
@@ -126,6 +134,7 @@ impl Registry {
     }
 
     /// Changes the backend's token of a registered fd.
+    #[inline]
     pub fn set_token(&mut self, fd: c_int, token: u32) {
         if let Some(slot) = self.slot_mut(fd) {
             slot.token = token;
@@ -133,6 +142,7 @@ impl Registry {
     }
 
     /// Forgets `fd`; returns its key and token.
+    #[inline]
     pub fn remove(&mut self, fd: c_int) -> Option<(SelKey, u32)> {
         let slot = self.slot_mut(fd)?;
         let removed = *slot;
@@ -163,6 +173,12 @@ impl Registry {
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot>()
     }
+}
+
+/// The slot index of `fd`: a negative fd maps beyond any table (above `i32::MAX`), so the one
+/// bounds check of the lookup refuses it too (a branch less on every lookup of `sel_select`).
+fn index_of(fd: c_int) -> usize {
+    fd as u32 as usize
 }
 
 fn key_of(fd: c_int, slot: &Slot) -> SelKey {

@@ -70,6 +70,7 @@ impl EpollBackend {
         Ok(backend)
     }
 
+    #[inline]
     fn control(&self, op: libc::c_int, fd: RawFd, bits: u32, data: u64) -> Result<()> {
         let mut event = libc::epoll_event {
             events: bits,
@@ -139,6 +140,7 @@ impl Kernel for EpollBackend {
         Some(self.epoll.as_raw_fd())
     }
 
+    #[inline]
     fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         let generation = self.generations.next();
         let bits = interest(events);
@@ -153,6 +155,7 @@ impl Kernel for EpollBackend {
         Ok(generation)
     }
 
+    #[inline]
     fn modify(&mut self, fd: RawFd, _token: u32, events: u32) -> Result<u32> {
         // A new generation on every change: EPOLL_CTL_MOD updates the entry of the file now at
         // `fd`, which after a close-and-dup2 behind our back may not be the entry we added; any
@@ -164,6 +167,7 @@ impl Kernel for EpollBackend {
         Ok(generation)
     }
 
+    #[inline]
     fn remove(&mut self, fd: RawFd, _token: u32) -> Option<Relocation> {
         // EBADF (fd closed) and ENOENT (number reused by another file) leave nothing to remove.
         let _ = self.control(libc::EPOLL_CTL_DEL, fd, 0, 0);

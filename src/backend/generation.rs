@@ -19,7 +19,12 @@ impl Generations {
     /// A generation no live registration has.
     pub(super) fn next(&mut self) -> u32 {
         let generation = self.next;
-        self.next = (generation + 1) % WAKER_GENERATION;
+        // A compare, not `% WAKER_GENERATION`: this runs on every register and modify.
+        self.next = if generation + 1 == WAKER_GENERATION {
+            0
+        } else {
+            generation + 1
+        };
         generation
     }
 }

@@ -161,41 +161,49 @@ impl Backend {
     }
 
     /// Which kind this is.
+    #[inline]
     pub fn kind(&self) -> Kind {
         each_kind!(self, kernel => kind_of(kernel))
     }
 
     /// See [`Kernel::fileno`].
+    #[inline]
     pub fn fileno(&self) -> Option<RawFd> {
         each_kind!(self, kernel => kernel.fileno())
     }
 
     /// See [`Kernel::admit`].
+    #[inline(always)]
     pub fn admit(&self, fd: RawFd) -> Result<()> {
         each_kind!(self, kernel => kernel.admit(fd))
     }
 
     /// See [`Kernel::add`].
+    #[inline(always)]
     pub fn add(&mut self, fd: RawFd, events: u32) -> Result<u32> {
         each_kind!(self, kernel => kernel.add(fd, events))
     }
 
     /// See [`Kernel::modify`].
+    #[inline(always)]
     pub fn modify(&mut self, fd: RawFd, token: u32, events: u32) -> Result<u32> {
         each_kind!(self, kernel => kernel.modify(fd, token, events))
     }
 
     /// See [`Kernel::remove`].
+    #[inline(always)]
     pub fn remove(&mut self, fd: RawFd, token: u32) -> Option<Relocation> {
         each_kind!(self, kernel => kernel.remove(fd, token))
     }
 
     /// See [`Kernel::heap_bytes`].
+    #[inline]
     pub fn heap_bytes(&self) -> usize {
         each_kind!(self, kernel => kernel.heap_bytes())
     }
 
     /// See [`Kernel::release_after_fork`].
+    #[inline]
     pub fn release_after_fork(self) {
         each_kind!(self, kernel => kernel.release_after_fork())
     }
