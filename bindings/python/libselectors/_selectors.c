@@ -575,11 +575,15 @@ monotonic_seconds(void)
     return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
 }
 
-/* Makes room in the result buffer for one entry per registration. */
+/* Makes room in the result buffer for one entry per registration, and one more: an EPOLL or
+ * KQUEUE wait takes no more reports than the buffer holds, and the kernel may also answer for
+ * the wakeup fd or a stale entry (a closed file a dup keeps open), which the library drops. With
+ * no spare slot such a report can take the place of a ready fd, and select(0) returns [] while
+ * an fd is ready (docs/CONTRACT.md allows it; the standard module never does it). */
 static int
 reserve_events(SelectorObject *self)
 {
-    size_t wanted = self->count > 0 ? (size_t)self->count : 1;
+    size_t wanted = (size_t)self->count + 1;
     if (wanted <= self->capacity)
         return 0;
     size_t capacity = self->capacity * 2 > wanted ? self->capacity * 2 : wanted;
