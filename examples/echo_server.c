@@ -242,6 +242,7 @@ int main(int argc, char **argv) {
     struct sigaction stop;
     sel_event events[MAX_EVENTS];
     int arg = 1, port = 12345, kind = SEL_KIND_DEFAULT, rc;
+    int status = 0; /* 1 when the loop ends on a failed sel_select rather than a signal */
     if (arg < argc && strcmp(argv[arg], "-q") == 0) {
         quiet = 1;
         arg++;
@@ -287,6 +288,7 @@ int main(int argc, char **argv) {
         int i;
         if (ready < 0) {
             fprintf(stderr, "sel_select: %s\n", strerror(-ready));
+            status = 1;
             break;
         }
         for (i = 0; i < ready; i++) {
@@ -303,5 +305,5 @@ int main(int argc, char **argv) {
         close(reserve_fd);
     sel_close(sel);
     printf("Echo server stopped\n");
-    return 0;
+    return status;
 }
