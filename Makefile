@@ -68,11 +68,14 @@ test-rust:
 # Prints how many C cases passed on each kind. Without libkqueue installed, one line says it
 # was skipped and why.
 KQUEUE_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/libkqueue
+# "yes" when libkqueue is installed: the one probe test-kqueue, fuzz and c-tests-posix share.
+HAVE_LIBKQUEUE := $(shell pkg-config --exists libkqueue 2>/dev/null && echo yes)
+NO_LIBKQUEUE := libkqueue is not installed (`pkg-config --exists libkqueue` fails)
 
 .PHONY: test-kqueue
 test-kqueue:
-	@if ! pkg-config --exists libkqueue 2>/dev/null; then \
-		echo 'test-kqueue: SKIPPED: libkqueue is not installed (`pkg-config --exists libkqueue` fails); README, "KQUEUE on Linux", says how to install it'; \
+	@if [ -z "$(HAVE_LIBKQUEUE)" ]; then \
+		echo 'test-kqueue: SKIPPED: $(NO_LIBKQUEUE); README, "KQUEUE on Linux", says how to install it'; \
 		exit 0; \
 	fi; \
 	set -e; export CARGO_TARGET_DIR=$(KQUEUE_TARGET_DIR); \
@@ -312,9 +315,8 @@ fuzz-tools:
 
 # KQUEUE joins SELECT, POLL and EPOLL in the fuzzer when libkqueue is installed (the `libkqueue`
 # feature; README, "KQUEUE on Linux"); without it the fuzzer runs on the three and says so.
-FUZZ_FEATURES := $(shell pkg-config --exists libkqueue 2>/dev/null && echo --features libkqueue)
-FUZZ_KQUEUE_NOTE := @[ -n "$(FUZZ_FEATURES)" ] || echo "KQUEUE skipped by the fuzzer: libkqueue \
-	is not installed (pkg-config libkqueue finds nothing)"
+FUZZ_FEATURES := $(if $(HAVE_LIBKQUEUE),--features libkqueue)
+FUZZ_KQUEUE_NOTE := @[ -n "$(FUZZ_FEATURES)" ] || echo 'KQUEUE skipped by the fuzzer: $(NO_LIBKQUEUE)'
 
 # The differential fuzzer for FUZZ_SECONDS, starting from the committed seeds; fails on any
 # divergence from the model or crash (the input is saved under fuzz/artifacts/).
@@ -362,8 +364,8 @@ sanitize: library
 # release build with KQUEUE: the portable cases on KQUEUE, the nearest this machine has to a BSD.
 c-tests-posix: library
 	tools/c_tests_posix.sh $(WORK_DIR)/posix $(RELEASE_DIR)
-	@if ! pkg-config --exists libkqueue 2>/dev/null; then \
-		echo 'c-tests-posix: KQUEUE SKIPPED: libkqueue is not installed (`pkg-config --exists libkqueue` fails)'; \
+	@if [ -z "$(HAVE_LIBKQUEUE)" ]; then \
+		echo 'c-tests-posix: KQUEUE SKIPPED: $(NO_LIBKQUEUE)'; \
 		exit 0; \
 	fi; \
 	set -e; CARGO_TARGET_DIR=$(KQUEUE_TARGET_DIR) $(CARGO) build --release --features libkqueue; \
