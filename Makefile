@@ -295,6 +295,7 @@ abi-baseline:
 
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
+SOAK_OTHER_SECONDS ?= 20
 # Scratch space: what a fuzz run adds to the corpus, and the sanitizer builds. Never the tree.
 WORK_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))/reliability
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
@@ -388,7 +389,14 @@ miri:
 		rustup +nightly component add miri rust-src
 	MIRIFLAGS=-Zmiri-permissive-provenance $(CARGO) +nightly miri test --lib -- $(MIRI_TESTS)
 
-# The echo server under 1,000 churning connections for SOAK_SECONDS (tests/soak.rs).
+# The echo server under 1,000 churning connections (tests/soak.rs): SOAK_SECONDS on the default
+# kind (EPOLL), then SOAK_OTHER_SECONDS on POLL and, with libkqueue installed, on KQUEUE (the
+# release build with the libkqueue feature, in its own target folder as test-kqueue's). SELECT
+# cannot hold 1,000 connections: its fds stop at FD_SETSIZE.
 soak:
 	@tools/require "make soak" $(C_TOOLCHAIN)
 	SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --test soak -- --nocapture
+	SOAK_KIND=poll SOAK_SECONDS=$(SOAK_OTHER_SECONDS) $(CARGO) test --release --test soak -- --nocapture
+	@if [ -z "$(HAVE_LIBKQUEUE)" ]; then echo 'soak: KQUEUE SKIPPED: $(NO_LIBKQUEUE)'; exit 0; fi; \
+	set -x; SOAK_KIND=kqueue SOAK_SECONDS=$(SOAK_OTHER_SECONDS) CARGO_TARGET_DIR=$(KQUEUE_TARGET_DIR) \
+		$(CARGO) test --release --features libkqueue --test soak -- --nocapture
