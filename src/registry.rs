@@ -100,18 +100,26 @@ impl Registry {
     #[inline]
     pub fn insert(&mut self, fd: c_int, events: u32, data: *mut c_void, token: u32) -> SelKey {
         debug_assert!(events != 0 && !self.contains(fd));
-        let index = usize::try_from(fd).expect("registered fds are not negative");
-        if index >= self.slots.len() {
-            growth::reserve_for(&mut self.slots, index + 1);
-            self.slots.resize(index + 1, Slot::FREE);
-        }
-        self.slots[index] = Slot {
+        let slot = Slot {
             data: UserData(data),
             events,
             token,
         };
+        match self.slots.get_mut(index_of(fd)) {
+            Some(free) => *free = slot,
+            None => self.grow_to_hold(fd, slot),
+        }
         self.len += 1;
-        key_of(fd, &self.slots[index])
+        key_of(fd, &slot)
+    }
+
+    /// Stores `slot` at `fd`, beyond the table's end: the table grows to reach it.
+    #[cold]
+    fn grow_to_hold(&mut self, fd: c_int, slot: Slot) {
+        let index = usize::try_from(fd).expect("registered fds are not negative");
+        growth::reserve_for(&mut self.slots, index + 1);
+        self.slots.resize(index, Slot::FREE);
+        self.slots.push(slot);
     }
 
     /// Replaces the events, data and token of a registered fd; `None` if it is not registered.

@@ -13,7 +13,8 @@ use std::time::Duration;
 use crate::backend::{each_kind, waker, Backend, Kernel};
 use crate::errno::{Errno, Result};
 use crate::events::{
-    valid_interest, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR, SEL_FLAG_MODES,
+    valid_interest, ALL_EVENTS, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR,
+    SEL_FLAG_MODES,
 };
 use crate::fault::{reach, Stage};
 use crate::key::{SelEvent, SelKey};
@@ -90,7 +91,18 @@ impl Selector {
 
     /// Validates an interest set for this selector: `EINVAL` for bad bits (mode bits included,
     /// unless it was made with `SEL_FLAG_MODES`), `EOPNOTSUPP` for a mode the kind lacks.
+    #[inline]
     fn check_interest(&self, events: u32) -> Result<()> {
+        // READ, WRITE or both, the common case, is valid on every selector: one compare.
+        if events.wrapping_sub(1) < ALL_EVENTS {
+            return Ok(());
+        }
+        self.check_modes(events)
+    }
+
+    /// [`Self::check_interest`] for anything but plain directions.
+    #[cold]
+    fn check_modes(&self, events: u32) -> Result<()> {
         let modes_refused = !self.accepts_modes && events & ALL_MODES != 0;
         if !valid_interest(events) || modes_refused {
             return Err(Errno(libc::EINVAL));
@@ -103,6 +115,7 @@ impl Selector {
     }
 
     /// Python's `register`.
+    #[inline]
     pub fn register(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
         self.check_interest(events)?;
         if fd < 0 {
@@ -124,6 +137,7 @@ impl Selector {
 
     /// Python's `modify`: a change of data alone makes no system call (except on a oneshot
     /// registration, which it re-arms); a change of events the kernel refuses unregisters the fd.
+    #[inline]
     pub fn modify(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
         if fd < 0 {
             return Err(Errno(libc::EBADF));
@@ -150,6 +164,9 @@ impl Selector {
     }
 
     /// Python's `unregister`; succeeds even when the fd was closed, or its number reused.
+    // Always: its other callers (a failed modify, `settle`) made the compiler keep it out of
+    // line, a call frame on every `sel_unregister`.
+    #[inline(always)]
     pub fn unregister(&mut self, fd: c_int) -> Result<SelKey> {
         if fd < 0 {
             return Err(Errno(libc::EBADF));
@@ -163,6 +180,7 @@ impl Selector {
 
     /// Stops the kernel watching `fd` under `token`, and follows a registration the backend
     /// moved. Settles the change at once: a second removal would take another fd's entry (poll).
+    #[inline]
     fn forget_in_kernel(&mut self, fd: RawFd, token: u32) {
         let moved = self.backend.remove(fd, token);
         self.unsettled = None;
