@@ -122,23 +122,10 @@ impl Registry {
         self.slots.push(slot);
     }
 
-    /// Replaces the events, data and token of a registered fd; `None` if it is not registered.
+    /// The registration of `fd`, to read and then replace with one lookup.
     #[inline]
-    pub fn update(
-        &mut self,
-        fd: c_int,
-        events: u32,
-        data: *mut c_void,
-        token: u32,
-    ) -> Option<SelKey> {
-        let slot = self.slot_mut(fd)?;
-        debug_assert!(events != 0);
-        *slot = Slot {
-            data: UserData(data),
-            events,
-            token,
-        };
-        Some(key_of(fd, slot))
+    pub fn entry(&mut self, fd: c_int) -> Option<Entry<'_>> {
+        self.slot_mut(fd).map(|slot| Entry { fd, slot })
     }
 
     /// Changes the backend's token of a registered fd.
@@ -180,6 +167,32 @@ impl Registry {
     /// The bytes of heap this table holds, for the memory benchmarks.
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot>()
+    }
+}
+
+/// One registered fd's slot, found once (see [`Registry::entry`]).
+pub struct Entry<'a> {
+    fd: c_int,
+    slot: &'a mut Slot,
+}
+
+impl Entry<'_> {
+    /// The key and the backend's token.
+    #[inline]
+    pub fn get(&self) -> (SelKey, u32) {
+        (key_of(self.fd, self.slot), self.slot.token)
+    }
+
+    /// Replaces the events (`!= 0`), data and token; returns the new key.
+    #[inline]
+    pub fn set(self, events: u32, data: *mut c_void, token: u32) -> SelKey {
+        debug_assert!(events != 0);
+        *self.slot = Slot {
+            data: UserData(data),
+            events,
+            token,
+        };
+        key_of(self.fd, self.slot)
     }
 }
 
@@ -228,13 +241,16 @@ mod tests {
     }
 
     #[test]
-    fn update_replaces_events_data_and_token() {
+    fn an_entry_replaces_events_data_and_token() {
         let mut registry = Registry::default();
-        registry.insert(3, 1, data(1), 5);
-        let key = registry.update(3, 2, data(2), 6).unwrap();
-        assert_eq!((key.events, key.data), (2, data(2)));
+        let old = registry.insert(3, 1, data(1), 5);
+        let entry = registry.entry(3).unwrap();
+        assert_eq!(entry.get(), (old, 5));
+        let key = entry.set(2, data(2), 6);
+        assert_eq!((key.fd, key.events, key.data), (3, 2, data(2)));
         assert_eq!(registry.get_with_token(3), Some((key, 6)));
-        assert_eq!(registry.update(4, 1, data(0), 0), None);
+        assert!(registry.entry(4).is_none());
+        assert!(registry.entry(-1).is_none());
     }
 
     #[test]

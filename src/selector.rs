@@ -89,35 +89,10 @@ impl Selector {
         self.registry.heap_bytes() + self.backend.heap_bytes()
     }
 
-    /// Validates an interest set for this selector: `EINVAL` for bad bits (mode bits included,
-    /// unless it was made with `SEL_FLAG_MODES`), `EOPNOTSUPP` for a mode the kind lacks.
-    #[inline]
-    fn check_interest(&self, events: u32) -> Result<()> {
-        // READ, WRITE or both, the common case, is valid on every selector: one compare.
-        if events.wrapping_sub(1) < ALL_EVENTS {
-            return Ok(());
-        }
-        self.check_modes(events)
-    }
-
-    /// [`Self::check_interest`] for anything but plain directions.
-    #[cold]
-    fn check_modes(&self, events: u32) -> Result<()> {
-        let modes_refused = !self.accepts_modes && events & ALL_MODES != 0;
-        if !valid_interest(events) || modes_refused {
-            return Err(Errno(libc::EINVAL));
-        }
-        // Only a mode bit can be unsupported; plain READ/WRITE skips the backend call.
-        if events & ALL_MODES != 0 && !self.kind().supports(events) {
-            return Err(Errno(libc::EOPNOTSUPP));
-        }
-        Ok(())
-    }
-
     /// Python's `register`.
     #[inline]
     pub fn register(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
-        self.check_interest(events)?;
+        check_interest(events, self.accepts_modes, || self.kind())?;
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
@@ -142,14 +117,13 @@ impl Selector {
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
-        let (current, mut token) = self
-            .registry
-            .get_with_token(fd)
-            .ok_or(Errno(libc::ENOENT))?;
-        self.check_interest(events)?;
+        let entry = self.registry.entry(fd).ok_or(Errno(libc::ENOENT))?;
+        let (current, mut token) = entry.get();
+        let backend = &mut self.backend;
+        check_interest(events, self.accepts_modes, || backend.kind())?;
         if events != current.events || events & SEL_EVENT_ONESHOT != 0 {
             self.unsettled = Some(Unsettled::Interest { fd });
-            match self.backend.modify(fd, token, events) {
+            match backend.modify(fd, token, events) {
                 Ok(changed) => token = changed,
                 Err(err) => {
                     self.unregister(fd)?;
@@ -158,9 +132,9 @@ impl Selector {
             }
             reach(Stage::ModifyKernel);
         }
-        let key = self.registry.update(fd, events, data, token);
+        let key = entry.set(events, data, token);
         self.unsettled = None;
-        key.ok_or(Errno(libc::ENOENT))
+        Ok(key)
     }
 
     /// Python's `unregister`; succeeds even when the fd was closed, or its number reused.
@@ -293,6 +267,33 @@ impl Selector {
         }
         Ok(waited)
     }
+}
+
+/// Validates an interest set for a selector of `kind` that `accepts_modes` (`SEL_FLAG_MODES`):
+/// `EINVAL` for bad bits (mode bits included, unless it accepts them), `EOPNOTSUPP` for a mode
+/// the kind lacks. A function of those two, not of the selector, so that `modify` can check
+/// while it holds its registration.
+#[inline]
+fn check_interest(events: u32, accepts_modes: bool, kind: impl FnOnce() -> Kind) -> Result<()> {
+    // READ, WRITE or both, the common case, is valid on every selector: one compare.
+    if events.wrapping_sub(1) < ALL_EVENTS {
+        return Ok(());
+    }
+    check_modes(events, accepts_modes, kind())
+}
+
+/// [`check_interest`] for anything but plain directions.
+#[cold]
+fn check_modes(events: u32, accepts_modes: bool, kind: Kind) -> Result<()> {
+    let modes_refused = !accepts_modes && events & ALL_MODES != 0;
+    if !valid_interest(events) || modes_refused {
+        return Err(Errno(libc::EINVAL));
+    }
+    // Only a mode bit can be unsupported.
+    if events & ALL_MODES != 0 && !kind.supports(events) {
+        return Err(Errno(libc::EOPNOTSUPP));
+    }
+    Ok(())
 }
 
 /// What one wait produced.
