@@ -4,7 +4,11 @@ Workloads (EpollSelector on both sides; ours ÷ stdlib, below 1 is faster):
 
 - ring setup: register N fds, each with its index as data;
 - ring dispatch: libevent's pipe ring on those N fds: A bytes in flight, W writes; each
-  select(0) result runs a callback that recv()s its byte and sends one to the next fd;
+  select(0) result runs a callback that recv()s its byte and sends one to the next fd. Beside
+  the two modules the same callbacks also run with no selector at all ("no selector": the
+  select(0) results of a warm-up run replayed, in order, at the cost of one C call each, no
+  fd registered anywhere): the floor below which no selector can take the ring. The table gives
+  it ÷ stdlib, and the selector's share, (ours - floor) ÷ (stdlib - floor);
 - churn: register N, modify N (READ -> WRITE, new data), unregister N;
 - select(0) with 100 of the N registered fds ready, per call;
 - asyncio echo: an asyncio streams echo server on ``asyncio.SelectorEventLoop(sel)`` in a
@@ -31,6 +35,7 @@ compiler (it builds benches/load_client with make).
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -47,6 +52,7 @@ import libselectors
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.normpath(os.path.join(HERE, "..", ".."))
 MODULES = {"stdlib": selectors, "libselectors": libselectors}
+NO_SELECTOR = "no selector"
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 READY_FDS = 100
 TARGETS = {"ring setup": 0.80, "ring dispatch A=1": 0.90, "ring dispatch A=100": 0.90,
@@ -127,6 +133,33 @@ def dispatch(selector, ring, active, writes):
                 fired += 1
 
 
+class Recording:
+    """A selector's stand-in that passes select() on and keeps every result, in order."""
+
+    def __init__(self, selector):
+        self.selector = selector
+        self.results = []
+
+    def select(self, timeout=None):
+        """The selector's select(), remembered."""
+        ready = self.selector.select(timeout)
+        self.results.append(ready)
+        return ready
+
+
+class Replay:
+    """A selector's stand-in whose select(timeout) returns recorded results in turn.
+
+    ``select`` is ``next`` bound to an iterator over them (timeout becomes next()'s unused
+    default), one C call: dispatch() on it costs the ring's callbacks and no selector. The ring's
+    bytes are where the recorded run had them, since the replay makes the same reads and writes
+    in the same order from the same empty ring.
+    """
+
+    def __init__(self, results):
+        self.select = functools.partial(next, iter(results))
+
+
 def churn(selector, fds):
     """Register, modify and unregister every fd."""
     register, modify, unregister = selector.register, selector.modify, selector.unregister
@@ -147,9 +180,10 @@ def select_calls(selector, calls):
 
 
 def measure_size(size, repeats, writes):
-    """{workload: {module: [seconds per repetition]}} for one N."""
+    """{workload: {module or NO_SELECTOR: [seconds per repetition]}} for one N."""
     ring = Ring(size)
     results = {}
+    recorded = {}  # active: the select(0) results of repetition 0's first dispatch
 
     def record(workload, label, seconds):
         results.setdefault(workload, {}).setdefault(label, []).append(seconds)
@@ -164,8 +198,11 @@ def measure_size(size, repeats, writes):
                 with module.EpollSelector() as selector:
                     samples = {"ring setup": timed(register_all, selector, ring.fds)}
                     for active in (1, 100):
+                        target = selector
+                        if active not in recorded:
+                            target = recorded[active] = Recording(selector)
                         samples[f"ring dispatch A={active}"] = timed(
-                            dispatch, selector, ring, min(active, size), writes)
+                            dispatch, target, ring, min(active, size), writes)
                     step = size // READY_FDS
                     for i in range(READY_FDS):
                         ring.poke(i * step)
@@ -176,6 +213,11 @@ def measure_size(size, repeats, writes):
                 if repeat:
                     for workload, seconds in samples.items():
                         record(workload, label, seconds)
+            for active, recording in recorded.items():
+                seconds = timed(dispatch, Replay(recording.results), ring, min(active, size),
+                                writes)
+                if repeat:
+                    record(f"ring dispatch A={active}", NO_SELECTOR, seconds)
     finally:
         ring.close()
     return results
@@ -273,15 +315,24 @@ def measure_echo(repeats, millis, connections):
 
 # ---- report ------------------------------------------------------------------------------------
 
-def ratio(samples):
-    """ours ÷ stdlib of the medians."""
-    return statistics.median(samples["libselectors"]) / statistics.median(samples["stdlib"])
+def ratio(samples, label="libselectors"):
+    """``label`` (ours unless told) ÷ stdlib of the medians."""
+    return statistics.median(samples[label]) / statistics.median(samples["stdlib"])
+
+
+def selector_share(samples):
+    """(ours - floor) ÷ (stdlib - floor) of the medians: what our selector costs in the ring
+    against what the standard one costs, the callbacks taken out."""
+    floor = statistics.median(samples[NO_SELECTOR])
+    return ((statistics.median(samples["libselectors"]) - floor)
+            / (statistics.median(samples["stdlib"]) - floor))
 
 
 def table(results):
     """The markdown table of a run: {N or "-": {workload: {module: samples}}}."""
-    lines = ["| workload | N | stdlib (median) | libselectors (median) | ours ÷ stdlib | target |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| workload | N | stdlib (median) | libselectors (median) | ours ÷ stdlib | target "
+             "| no selector ÷ stdlib | selector's share, ours ÷ stdlib |",
+             "|---|---:|---:|---:|---:|---|---:|---:|"]
     for size, workloads in results.items():
         for workload, samples in workloads.items():
             if "msgs/s" in workload:
@@ -293,32 +344,42 @@ def table(results):
                 limit = TARGETS.get(workload, 1.00)
                 target, met = f"≤ {limit:.2f}", ratio(samples) <= limit
             cells = [f"{statistics.median(samples[m]) * scale:,.0f} {unit}" for m in MODULES]
+            floor = share = ""
+            if NO_SELECTOR in samples:
+                floor = f"{ratio(samples, NO_SELECTOR):.2f}"
+                share = f"{selector_share(samples):.2f}"
             lines.append(f"| {workload} | {size} | {cells[0]} | {cells[1]} | "
-                         f"{ratio(samples):.2f} | {target} {'met' if met else '**missed**'} |")
+                         f"{ratio(samples):.2f} | {target} {'met' if met else '**missed**'} | "
+                         f"{floor} | {share} |")
     return "\n".join(lines)
 
 
 def plot(results, path):
-    """Bars of ours ÷ stdlib per workload and N, with each target as a tick."""
+    """Bars of ours ÷ stdlib per workload and N, with each target as a tick and, for the
+    dispatch rows, the no-selector floor as a grey diamond."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [(f"{w}\nN={n}" if n != "-" else w, ratio(s), TARGETS.get(w))
+    rows = [(f"{w}\nN={n}" if n != "-" else w, ratio(s), TARGETS.get(w),
+             ratio(s, NO_SELECTOR) if NO_SELECTOR in s else None)
             for n, ws in results.items() for w, s in ws.items()]
     fig, ax = plt.subplots(figsize=(12, 0.32 * len(rows) + 1.5))
     positions = range(len(rows))
-    ax.barh(positions, [r for _, r, _ in rows], color="tab:blue")
-    for y, (_, _, target) in zip(positions, rows):
+    ax.barh(positions, [r for _, r, _, _ in rows], color="tab:blue")
+    for y, (_, _, target, floor) in zip(positions, rows):
         if target:
             ax.plot([target, target], [y - 0.4, y + 0.4], color="tab:red")
+        if floor:
+            ax.plot([floor], [y], marker="D", color="grey")
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_yticks(list(positions), [label.replace("\n", " ") for label, _, _ in rows],
+    ax.set_yticks(list(positions), [label.replace("\n", " ") for label, _, _, _ in rows],
                   fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("libselectors ÷ CPython selectors (median of interleaved repetitions); "
-                  "red: target; msgs/s: higher is better, the rest: lower")
+                  "red: target; grey: no selector at all; msgs/s: higher is better, the rest: "
+                  "lower")
     ax.set_title("Python binding against the standard selectors module, one run")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
