@@ -47,9 +47,13 @@ import subprocess
 import sys
 import time
 
-import libselectors
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+# This script's directory holds the package's sources without their compiled module: the package
+# pip installed is the one to import, not them (Python puts the script's directory first).
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != HERE]
+
+import libselectors  # noqa: E402 (after the path is mended)
+
 REPOSITORY = os.path.normpath(os.path.join(HERE, "..", ".."))
 MODULES = {"stdlib": selectors, "libselectors": libselectors}
 NO_SELECTOR = "no selector"
