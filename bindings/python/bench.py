@@ -8,7 +8,7 @@ Workloads (EpollSelector on both sides; ours ÷ stdlib, below 1 is faster):
   the two modules the same callbacks also run with no selector at all ("no selector": the
   select(0) results of a warm-up run replayed, in order, at the cost of one C call each, no
   fd registered anywhere): the floor below which no selector can take the ring. The table gives
-  it ÷ stdlib, and the selector's share, (ours - floor) ÷ (stdlib - floor);
+  it ÷ stdlib, and the selector's share, (ours - floor) ÷ (stdlib - floor), both paired (below);
 - churn: register N, modify N (READ -> WRITE, new data), unregister N;
 - select(0) with 100 of the N registered fds ready, per call;
 - asyncio echo: an asyncio streams echo server on ``asyncio.SelectorEventLoop(sel)`` in a
@@ -19,7 +19,10 @@ Workloads (EpollSelector on both sides; ours ÷ stdlib, below 1 is faster):
 The N fds are N/2 socketpairs with both ends registered (fd i is made readable by a send on its
 peer, i ^ 1), so N = 10,000 needs 10,000 fds under the machine's 20,000 cap. Each workload is
 repeated ``--repeats`` times with the two modules alternating (which one goes first flips every
-repetition); the table gives the median of each and the ratio of the medians. The in-process
+repetition); the table gives the median of each and the ratio of the medians (the verdict), and
+beside it the paired ratio: the median over the repetitions of ours ÷ stdlib within each, whose
+two samples are taken back to back, so that a load that comes and goes during the run (another
+process's build) moves both samples of a pair rather than one module's median. The in-process
 workloads are timed in CPU time of the benchmark's thread (user + system, CLOCK_THREAD_CPUTIME_ID,
 so the system calls count), which time spent waiting for a CPU on a shared machine does not
 inflate; the garbage collector is off inside the timed loops (as timeit does) and collects
@@ -319,24 +322,32 @@ def measure_echo(repeats, millis, connections):
 
 # ---- report ------------------------------------------------------------------------------------
 
-def ratio(samples, label="libselectors"):
-    """``label`` (ours unless told) ÷ stdlib of the medians."""
-    return statistics.median(samples[label]) / statistics.median(samples["stdlib"])
+def ratio(samples):
+    """ours ÷ stdlib of the medians."""
+    return statistics.median(samples["libselectors"]) / statistics.median(samples["stdlib"])
+
+
+def paired(samples, label="libselectors"):
+    """The median over the repetitions of ``label`` ÷ stdlib, the two samples of a repetition
+    taken back to back: a load that comes and goes during the run moves both samples of a pair
+    rather than shifting one module's median."""
+    return statistics.median(x / base for x, base in zip(samples[label], samples["stdlib"]))
 
 
 def selector_share(samples):
-    """(ours - floor) ÷ (stdlib - floor) of the medians: what our selector costs in the ring
-    against what the standard one costs, the callbacks taken out."""
-    floor = statistics.median(samples[NO_SELECTOR])
-    return ((statistics.median(samples["libselectors"]) - floor)
-            / (statistics.median(samples["stdlib"]) - floor))
+    """(ours - floor) ÷ (stdlib - floor), paired: what our selector costs in the ring against
+    what the standard one costs, the callbacks taken out."""
+    return statistics.median(
+        (ours - floor) / (base - floor)
+        for ours, base, floor in zip(samples["libselectors"], samples["stdlib"],
+                                     samples[NO_SELECTOR]))
 
 
 def table(results):
     """The markdown table of a run: {N or "-": {workload: {module: samples}}}."""
     lines = ["| workload | N | stdlib (median) | libselectors (median) | ours ÷ stdlib | target "
-             "| no selector ÷ stdlib | selector's share, ours ÷ stdlib |",
-             "|---|---:|---:|---:|---:|---|---:|---:|"]
+             "| paired | no selector ÷ stdlib, paired | selector's share, paired |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for size, workloads in results.items():
         for workload, samples in workloads.items():
             if "msgs/s" in workload:
@@ -350,11 +361,11 @@ def table(results):
             cells = [f"{statistics.median(samples[m]) * scale:,.0f} {unit}" for m in MODULES]
             floor = share = ""
             if NO_SELECTOR in samples:
-                floor = f"{ratio(samples, NO_SELECTOR):.2f}"
+                floor = f"{paired(samples, NO_SELECTOR):.2f}"
                 share = f"{selector_share(samples):.2f}"
             lines.append(f"| {workload} | {size} | {cells[0]} | {cells[1]} | "
                          f"{ratio(samples):.2f} | {target} {'met' if met else '**missed**'} | "
-                         f"{floor} | {share} |")
+                         f"{paired(samples):.2f} | {floor} | {share} |")
     return "\n".join(lines)
 
 
@@ -367,7 +378,7 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     rows = [(f"{w}\nN={n}" if n != "-" else w, ratio(s), TARGETS.get(w),
-             ratio(s, NO_SELECTOR) if NO_SELECTOR in s else None)
+             paired(s, NO_SELECTOR) if NO_SELECTOR in s else None)
             for n, ws in results.items() for w, s in ws.items()]
     fig, ax = plt.subplots(figsize=(12, 0.32 * len(rows) + 1.5))
     positions = range(len(rows))
