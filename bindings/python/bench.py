@@ -97,6 +97,12 @@ class Ring:
             end.setblocking(True)
 
 
+def module_order(repeat):
+    """[(label, module)] in the order of repetition ``repeat``: it flips every repetition."""
+    order = list(MODULES.items())
+    return order[::-1] if repeat % 2 else order
+
+
 def timed(function, *args):
     """CPU seconds (user + system, this thread) that ``function(*args)`` takes, GC off."""
     gc.collect()
@@ -200,10 +206,7 @@ def measure_size(size, repeats, writes):
     calls = 200  # select(0) calls per sample
     try:
         for repeat in range(repeats + 1):  # repetition 0 warms up and is dropped
-            order = list(MODULES.items())
-            if repeat % 2:
-                order.reverse()
-            for label, module in order:
+            for label, module in module_order(repeat):
                 with module.EpollSelector() as selector:
                     samples = {"ring setup": timed(register_all, selector, ring.fds)}
                     for active in (1, 100):
@@ -300,10 +303,7 @@ def measure_echo(repeats, millis, connections):
     results = {"asyncio echo msgs/s": {}, "asyncio echo server CPU/msg": {}}
     try:
         for repeat in range(repeats + 1):
-            order = list(MODULES)
-            if repeat % 2:
-                order.reverse()
-            for label in order:
+            for label, _ in module_order(repeat):
                 server = servers[label]
                 before = server.cpu_seconds()
                 run = subprocess.run([client, str(server.port), str(connections), str(millis),
@@ -430,10 +430,7 @@ def ring_split(size, active, repeats):
     totals = {label: [0.0, 0.0] for label in MODULES}
     try:
         for repeat in range(repeats + 1):  # repetition 0 warms up and is dropped
-            order = list(MODULES.items())
-            if repeat % 2:
-                order.reverse()
-            for label, module in order:
+            for label, module in module_order(repeat):
                 with module.EpollSelector() as selector:
                     register_all(selector, ring.fds)
                     timed(dispatch_split, selector, ring, min(active, size), 2000,
