@@ -46,7 +46,12 @@ pub fn valid_interest(events: u32) -> bool {
 /// `_PollLikeSelector.select` maps it: any bit besides "readable" (hang-up, error, invalid fd,
 /// writable) counts as writable, and any bit besides "writable" counts as readable. Hang-ups and
 /// errors therefore wake both directions, so a caller always gets to see them.
+#[inline]
 pub(crate) fn from_poll_bits(revents: u32, readable: u32, writable: u32) -> u32 {
+    // The most common report, readable alone, in one compare.
+    if revents == readable {
+        return SEL_EVENT_READ;
+    }
     let mut mask = 0;
     if revents & !readable != 0 {
         mask |= SEL_EVENT_WRITE;

@@ -88,7 +88,8 @@ impl Turns {
 /// their buffers, so they never see a registration or an entry.
 pub trait Reports {
     /// Whether the kernel keeps what a wait did not take for the next wait (epoll, kqueue), so
-    /// a wait takes no more than it can deliver; else a wait takes every report.
+    /// a wait takes no more than it can deliver; else a wait takes every report. Such a kernel's
+    /// answer is the list of reports it took: each of its [`Reports::positions`] says something.
     const REQUEUES: bool;
     /// How many reports one fd may produce in one wait (kqueue: one per filter). When more than
     /// one, the reports of an fd are adjacent in the answer.
@@ -234,7 +235,8 @@ impl Delivery<'_> {
     /// Reads the answers at `positions`; false once every position that says something is read.
     fn read<K: Reports>(&mut self, kernel: &mut K, positions: std::ops::Range<usize>) -> bool {
         for position in positions {
-            if self.left == 0 {
+            // Where every position says something (a queue's answer), the count ends with them.
+            if !K::REQUEUES && self.left == 0 {
                 return false;
             }
             match kernel.answer(position) {
