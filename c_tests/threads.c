@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -133,6 +134,18 @@ static void *select_for_ever(void *arg) {
     return NULL;
 }
 
+/* Starts `thread` waiting for ever in sel_select on `sel`; returns once it sleeps in the
+ * kernel. */
+static void start_waiter(struct waiter *waiter, sel_selector *sel, pthread_t *thread) {
+    double started = now_seconds();
+    waiter->sel = sel;
+    waiter->announced = 0;
+    CHECK_EQ(pthread_create(thread, NULL, select_for_ever, waiter), 0);
+    while (!__atomic_load_n(&waiter->announced, __ATOMIC_ACQUIRE))
+        CHECK(now_seconds() - started < 10.0);
+    wait_until_blocked(waiter->tid);
+}
+
 /* Exactly one thread waits at a time: while one sleeps in sel_select, a second call gets
  * -EBUSY at once and changes nothing; the first, woken, returns 0. */
 static void second_waiter_gets_ebusy(int kind) {
@@ -140,17 +153,10 @@ static void second_waiter_gets_ebusy(int kind) {
     sel_event events[2];
     struct waiter waiter;
     pthread_t thread;
-    double started;
     int pair[2];
     make_socketpair(pair);
     CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
-    waiter.sel = sel;
-    waiter.announced = 0;
-    CHECK_EQ(pthread_create(&thread, NULL, select_for_ever, &waiter), 0);
-    started = now_seconds();
-    while (!__atomic_load_n(&waiter.announced, __ATOMIC_ACQUIRE))
-        CHECK(now_seconds() - started < 10.0);
-    wait_until_blocked(waiter.tid);
+    start_waiter(&waiter, sel, &thread);
     CHECK_EQ(sel_select(sel, 0, events, 2), -EBUSY);
     CHECK_EQ(sel_select(sel, 5.0, events, 2), -EBUSY);
     CHECK_EQ(sel_wakeup(sel), 0);
@@ -160,6 +166,54 @@ static void second_waiter_gets_ebusy(int kind) {
     CHECK_EQ(sel_close(sel), 0);
     close_pair(pair);
 }
+
+#if SELECTORS_TEST_LINUX
+/* How many times thread `tid` of this process has blocked (Linux /proc). */
+static long voluntary_switches(long tid) {
+    char path[64], line[128];
+    long switches = -1;
+    FILE *status;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+    status = fopen(path, "r");
+    CHECK(status != NULL);
+    while (fgets(line, sizeof line, status) != NULL)
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &switches) == 1)
+            break;
+    CHECK_EQ(fclose(status), 0);
+    CHECK(switches >= 0);
+    return switches;
+}
+
+/* EPOLL takes changes while a wait is blocked in it, so changes from another thread cost that
+ * thread its epoll_ctl and a short lock, and never wake the waiter: 1,000 register, modify and
+ * unregister rounds leave it asleep in the kernel (each would have woken it once before). The
+ * next registration of a ready fd still ends the wait with its entry. */
+static void changes_leave_an_epoll_wait_asleep(int kind) {
+    enum { ROUNDS = 1000 };
+    sel_selector *sel = open_selector(SEL_KIND_EPOLL, 0);
+    struct waiter waiter;
+    pthread_t thread;
+    long switches;
+    int pair[2], round;
+    (void)kind;
+    make_socketpair(pair);
+    start_waiter(&waiter, sel, &thread);
+    switches = voluntary_switches(waiter.tid);
+    for (round = 0; round < ROUNDS; round++) {
+        CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
+        CHECK_EQ(sel_modify(sel, pair[0], SEL_EVENT_READ, &waiter, NULL), 0);
+        CHECK_EQ(sel_unregister(sel, pair[0], NULL), 0);
+    }
+    CHECK(voluntary_switches(waiter.tid) - switches < 10);
+    CHECK(blocked_in_readiness_wait(waiter.tid, 0));
+    write_byte(pair[1]);
+    CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ, NULL, NULL), 0);
+    CHECK_EQ(pthread_join(thread, NULL), 0);
+    CHECK_EQ(waiter.result, 1);
+    CHECK_EQ(sel_close(sel), 0);
+    close_pair(pair);
+}
+#endif
 
 #define CHURNERS 4
 #define CHURN_ROUNDS 2000
@@ -235,6 +289,7 @@ static const struct test_case cases[] = {
     {"unregister_reaches_the_blocked_wait", unregister_reaches_the_blocked_wait, PER_KIND},
     {"second_waiter_gets_ebusy", second_waiter_gets_ebusy, PER_KIND},
     {"churn_while_selecting", churn_while_selecting, PER_KIND},
+    LINUX_ONLY_CASE(changes_leave_an_epoll_wait_asleep, ONCE),
 };
 
 int main(int argc, char **argv) {

@@ -10,7 +10,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::backend::{each_kind, waker, Backend, Kernel};
+use crate::backend::{each_kind, waker, Backend, Kernel, UnlockedWait};
 use crate::errno::{Errno, Result};
 use crate::events::{
     valid_interest, ALL_EVENTS, ALL_FLAGS, ALL_MODES, SEL_EVENT_ONESHOT, SEL_FLAG_EINTR,
@@ -34,6 +34,9 @@ pub struct Selector {
     /// The change in progress between the kernel and the registry, if any: a panic there leaves
     /// it set, and [`Selector::settle`] puts the two back in agreement.
     unsettled: Option<Unsettled>,
+    /// Counts the calls that may change the registrations, so that a wait which holds no lock
+    /// can tell whether they changed while it was blocked.
+    changes: u64,
 }
 
 /// One fd's change that a panic may have cut off between the kernel and the registry.
@@ -66,6 +69,7 @@ impl Selector {
             report_interrupts: flags & SEL_FLAG_EINTR != 0,
             accepts_modes: flags & SEL_FLAG_MODES != 0,
             unsettled: None,
+            changes: 0,
         })
     }
 
@@ -92,6 +96,7 @@ impl Selector {
     /// Python's `register`.
     #[inline]
     pub fn register(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
+        self.count_change();
         check_interest(events, self.accepts_modes, || self.kind())?;
         if fd < 0 {
             return Err(Errno(libc::EBADF));
@@ -114,6 +119,7 @@ impl Selector {
     /// registration, which it re-arms); a change of events the kernel refuses unregisters the fd.
     #[inline]
     pub fn modify(&mut self, fd: c_int, events: u32, data: *mut c_void) -> Result<SelKey> {
+        self.count_change();
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
@@ -142,6 +148,7 @@ impl Selector {
     // line, a call frame on every `sel_unregister`.
     #[inline(always)]
     pub fn unregister(&mut self, fd: c_int) -> Result<SelKey> {
+        self.count_change();
         if fd < 0 {
             return Err(Errno(libc::EBADF));
         }
@@ -150,6 +157,15 @@ impl Selector {
         reach(Stage::UnregisterRegistry);
         self.forget_in_kernel(fd, token);
         Ok(key)
+    }
+
+    fn count_change(&mut self) {
+        self.changes = self.changes.wrapping_add(1);
+    }
+
+    /// How many calls that may change the registrations were made so far (wrapping).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Stops the kernel watching `fd` under `token`, and follows a registration the backend
@@ -233,6 +249,7 @@ impl Selector {
             report_interrupts: self.report_interrupts,
             accepts_modes: self.accepts_modes,
             unsettled: None,
+            changes: 0,
         };
         Ok((forked, dropped))
     }
@@ -241,6 +258,36 @@ impl Selector {
     /// gave the child its own: see [`Kernel::release_after_fork`].
     pub fn release_after_fork(self) {
         self.backend.release_after_fork();
+    }
+
+    /// A waiting half of its own for waits that hold no lock, where the kernel takes changes
+    /// while a wait is blocked in it (see [`Backend::unlocked_wait`]).
+    pub fn unlocked_wait(&self) -> Option<UnlockedWait> {
+        self.backend.unlocked_wait()
+    }
+
+    /// Delivers the answer of a wait that `waiting` made without the lock, as
+    /// [`Selector::wait_once`] delivers its own: `waited` is what [`UnlockedWait::wait`] said.
+    pub fn deliver_unlocked(
+        &mut self,
+        waiting: &mut UnlockedWait,
+        waited: (usize, usize),
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Waited {
+        let delivered = waiting.deliver(waited, &self.registry, out, &mut self.reporter);
+        self.drained_if(delivered.waker_fired);
+        Waited {
+            reported: delivered.entries,
+            kernel_woke: waited.0 > 0,
+            waker_fired: delivered.waker_fired,
+        }
+    }
+
+    /// Drains the wakeup channel when a wait said it fired.
+    fn drained_if(&self, waker_fired: bool) {
+        if waker_fired {
+            waker::drain(self.waker_fd);
+        }
     }
 
     /// Whether an interrupted wait is reported (`SEL_FLAG_EINTR`) rather than retried.
@@ -262,9 +309,7 @@ impl Selector {
         let waited = each_kind!(&mut self.backend, kernel => {
             wait_and_deliver(kernel, wait, registry, out, reporter)
         })?;
-        if waited.waker_fired {
-            waker::drain(self.waker_fd);
-        }
+        self.drained_if(waited.waker_fired);
         Ok(waited)
     }
 }

@@ -4,26 +4,33 @@
 //! unregister and look up keys meanwhile (mio's `Registry` is `Sync` for the same reason), and
 //! any thread or signal handler may call [`SharedSelector::wakeup`].
 //!
-//! The waiting thread holds the selector's lock through the kernel wait, so the single-threaded
-//! path costs one uncontended lock and no system call. Another thread that finds the lock taken
-//! counts itself in `waiting_for_lock` and writes the wakeup channel; the waiter, woken, sees
-//! that it was not a `sel_wakeup` and steps aside: it sleeps on `changes_done`, the lock
-//! released, until the last of those threads has the lock (smol-rs polling's `poll.rs` does the
-//! same), then waits again with the time left, so the blocked wait watches the new
-//! registrations (on every kind: epoll pays one wakeup here too, since its registry lives under
-//! the same lock).
+//! Two ways to wait, by what the kernel allows:
+//! - epoll takes `epoll_ctl` changes while a wait is blocked in it, and reports what it watches
+//!   now. The waiter waits through a waiting half of its own and holds the lock only for moments
+//!   before and after the kernel wait (mio's `Registry` works this way): a change from another
+//!   thread costs its system call and a short lock, never a wakeup of the waiter. A report of a
+//!   registration changed during the wait carries an old generation and is dropped.
+//! - select, poll and /dev/poll wait on a set the core keeps, so the waiter holds the lock
+//!   through the kernel wait, and the single-threaded path costs one uncontended lock. Another
+//!   thread that finds the lock taken counts itself in `waiting_for_lock` and writes the wakeup
+//!   channel; the waiter, woken, sees that it was not a `sel_wakeup` and steps aside: it sleeps
+//!   on `changes_done`, the lock released, until the last of those threads has the lock
+//!   (smol-rs polling's `poll.rs` does the same), then waits again on the new set with the time
+//!   left.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
 
 use crate::backend::waker::Waker;
+use crate::backend::UnlockedWait;
 use crate::deadline::Deadline;
 use crate::errno::{Errno, Result};
 use crate::fault::{reach, Stage};
 use crate::key::SelEvent;
 use crate::kind::Kind;
-use crate::selector::Selector;
+use crate::selector::{Selector, Waited};
 
 /// A selector: a set of registrations and the kernel object that watches them. Opaque; made by
 /// `sel_new`, freed by `sel_close`. One thread at a time may wait in `sel_select`; any thread may
@@ -32,8 +39,14 @@ use crate::selector::Selector;
 pub struct SharedSelector {
     waker: Waker,
     selector: Mutex<Selector>,
-    /// Set while a thread is inside `select`; a second one gets `EBUSY`.
-    selecting: AtomicBool,
+    /// The one waiter's turn (a second gets `EBUSY`), with the waiting half of a kernel that
+    /// takes changes while a wait is blocked in it (epoll): that waiter holds no lock while it
+    /// waits. `None`: the waiter holds `selector` through the kernel wait.
+    waiting: Mutex<Option<UnlockedWait>>,
+    /// Whether `waiting` holds a waiting half, read without its lock.
+    waits_unlocked: bool,
+    /// Whether an interrupted wait returns `EINTR` (`SEL_FLAG_EINTR`) rather than waiting again.
+    report_interrupts: bool,
     /// Set by `wakeup` before it writes the wakeup channel, so the waiter can tell a caller's
     /// wakeup (return 0 entries) from a thread asking for the lock (wait again).
     woken_by_caller: AtomicBool,
@@ -56,10 +69,13 @@ impl SharedSelector {
     }
 
     fn from_parts(waker: Waker, selector: Selector) -> SharedSelector {
+        let waiting = selector.unlocked_wait();
         SharedSelector {
             waker,
+            waits_unlocked: waiting.is_some(),
+            report_interrupts: selector.reports_interrupts(),
             selector: Mutex::new(selector),
-            selecting: AtomicBool::new(false),
+            waiting: Mutex::new(waiting),
             woken_by_caller: AtomicBool::new(false),
             waiting_for_lock: AtomicUsize::new(0),
             changes_done: Condvar::new(),
@@ -67,11 +83,13 @@ impl SharedSelector {
     }
 
     /// The selector, for one call of a thread that is not waiting in `select`: at once when it
-    /// is free, else after asking the waiting thread to step aside.
+    /// is free; else, where the waiter holds the lock through its kernel wait, after asking it
+    /// to step aside; else (the waiter holds it only to read its reports) after that moment.
     pub fn lock(&self) -> MutexGuard<'_, Selector> {
         let guard = match self.selector.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(poisoned)) => self.recovered(poisoned),
+            Err(TryLockError::WouldBlock) if self.waits_unlocked => self.lock_plainly(),
             Err(TryLockError::WouldBlock) => {
                 let _asking = StepAside::ask(self);
                 self.lock_plainly()
@@ -107,15 +125,23 @@ impl SharedSelector {
     /// never returns before the deadline unless woken. `EBUSY` while another thread selects.
     pub fn select(&self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
         let deadline = Deadline::after_seconds(timeout)?;
-        let _turn = WaiterTurn::take(self)?;
-        self.select_alone(deadline, out)
+        let mut turn = WaiterTurn::take(self)?;
+        let waiting = match turn.unlocked_wait() {
+            Some(kernel) => Waiting::Unlocked(kernel),
+            None => Waiting::Locked(self.lock_plainly()),
+        };
+        self.select_alone(waiting, deadline, out)
     }
 
-    fn select_alone(&self, deadline: Deadline, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
-        let mut selector = self.lock_plainly();
+    fn select_alone<'a>(
+        &'a self,
+        mut waiting: Waiting<'a>,
+        deadline: Deadline,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<usize> {
         reach(Stage::SelectWait);
         loop {
-            let waited = selector.wait_once(deadline.next_wait(), out);
+            let waited = self.wait_once(&mut waiting, deadline.next_wait(), out);
             reach(Stage::SelectReported);
             match waited {
                 Ok(waited) => {
@@ -130,7 +156,7 @@ impl SharedSelector {
                         return Ok(0);
                     }
                 }
-                Err(Errno(libc::EINTR)) if selector.reports_interrupts() => {
+                Err(Errno(libc::EINTR)) if self.report_interrupts => {
                     return Err(Errno(libc::EINTR))
                 }
                 Err(Errno(libc::EINTR)) => {}
@@ -139,7 +165,37 @@ impl SharedSelector {
             if deadline.has_passed() {
                 return Ok(0);
             }
-            selector = self.step_aside(selector);
+            if let Waiting::Locked(selector) = waiting {
+                waiting = Waiting::Locked(self.step_aside(selector));
+            }
+        }
+    }
+
+    /// One kernel wait of at most `wait`, and its reports turned into entries. A wait that holds
+    /// no lock takes it twice, for moments: to read how many fds are registered, which bounds
+    /// the reports it takes, and to look its reports up; a report of a registration changed
+    /// meanwhile carries an old generation and is dropped.
+    fn wait_once(
+        &self,
+        waiting: &mut Waiting<'_>,
+        wait: Option<Duration>,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Result<Waited> {
+        match waiting {
+            Waiting::Locked(selector) => selector.wait_once(wait, out),
+            Waiting::Unlocked(kernel) => {
+                let (registered, changes) = {
+                    let selector = self.lock_plainly();
+                    (selector.registry().len(), selector.changes())
+                };
+                let said = kernel.wait(wait, out.len(), registered)?;
+                let mut selector = self.lock_plainly();
+                let mut waited = selector.deliver_unlocked(kernel, said, out);
+                // Reports dropped because their registrations changed during this wait are no
+                // reason to return: the kernel no longer makes them, so the next wait blocks.
+                waited.kernel_woke &= selector.changes() == changes;
+                Ok(waited)
+            }
         }
     }
 
@@ -211,16 +267,38 @@ impl Drop for StepAside<'_> {
     }
 }
 
+/// How the one waiter waits: holding the selector's lock through the kernel wait, whose set
+/// other threads then change only after asking it to step aside (select, poll, /dev/poll), or
+/// without it, through a waiting half of its own (epoll).
+enum Waiting<'a> {
+    Locked(MutexGuard<'a, Selector>),
+    Unlocked(&'a mut UnlockedWait),
+}
+
 /// The one waiter's turn in `select`: taken with `EBUSY` while another thread has it, and given
 /// back when the call returns or unwinds, so a panic never leaves every later `select` refused.
-struct WaiterTurn<'a>(&'a SharedSelector);
+struct WaiterTurn<'a> {
+    shared: &'a SharedSelector,
+    waiting: MutexGuard<'a, Option<UnlockedWait>>,
+}
 
 impl<'a> WaiterTurn<'a> {
     fn take(shared: &'a SharedSelector) -> Result<WaiterTurn<'a>> {
-        if shared.selecting.swap(true, Ordering::Acquire) {
-            return Err(Errno(libc::EBUSY));
-        }
-        Ok(WaiterTurn(shared))
+        let waiting = match shared.waiting.try_lock() {
+            Ok(waiting) => waiting,
+            Err(TryLockError::WouldBlock) => return Err(Errno(libc::EBUSY)),
+            // A select that panicked: its waiting half keeps nothing the next wait needs.
+            Err(TryLockError::Poisoned(poisoned)) => {
+                shared.waiting.clear_poison();
+                poisoned.into_inner()
+            }
+        };
+        Ok(WaiterTurn { shared, waiting })
+    }
+
+    /// The waiting half for a wait that holds no lock, where the kind has one.
+    fn unlocked_wait(&mut self) -> Option<&mut UnlockedWait> {
+        self.waiting.as_mut()
     }
 }
 
@@ -228,10 +306,9 @@ impl Drop for WaiterTurn<'_> {
     fn drop(&mut self) {
         // A call that panics may have drained a caller's wakeup without returning for it: the
         // wakeup is signalled again, so that it ends the next select as the contract says.
-        if std::thread::panicking() && self.0.woken_by_caller.load(Ordering::Acquire) {
-            let _ = self.0.waker.wake();
+        if std::thread::panicking() && self.shared.woken_by_caller.load(Ordering::Acquire) {
+            let _ = self.shared.waker.wake();
         }
-        self.0.selecting.store(false, Ordering::Release);
     }
 }
 
@@ -286,14 +363,20 @@ mod tests {
     #[test]
     fn a_second_waiter_is_refused() {
         let shared = Arc::new(SharedSelector::new(Some(Kind::platform_default()), 0).unwrap());
+        // Either thread may find the other's turn first: the waiter tries again until it has
+        // it, and this thread until it is refused.
         let waiter = {
             let shared = Arc::clone(&shared);
-            thread::spawn(move || select(&shared, -1.0).map(|events| events.len()))
+            thread::spawn(move || loop {
+                match select(&shared, -1.0) {
+                    Err(Errno(libc::EBUSY)) => thread::yield_now(),
+                    waited => return waited.map(|events| events.len()),
+                }
+            })
         };
-        while !shared.selecting.load(Ordering::SeqCst) {
+        while select(&shared, 0.0) != Err(Errno(libc::EBUSY)) {
             thread::yield_now();
         }
-        assert_eq!(select(&shared, 0.0), Err(Errno(libc::EBUSY)));
         shared.wakeup().unwrap();
         assert_eq!(waiter.join().unwrap(), Ok(0));
         assert_eq!(select(&shared, 0.0), Ok(Vec::new()));

@@ -29,10 +29,21 @@ const WAKER_TAG: u64 = u64::MAX;
 /// An epoll set and the buffer its waits fill.
 pub struct EpollBackend {
     epoll: OwnedFd,
+    generations: Generations,
+    waiting: EpollWait,
+}
+
+/// The waiting half of an epoll set: its fd and the buffer a wait fills. The kernel takes
+/// `epoll_ctl` changes while a wait is blocked, so a [`SharedSelector`] waits through one of its
+/// own without the selector's lock, and takes the lock only to deliver the answer.
+///
+/// [`SharedSelector`]: crate::shared::SharedSelector
+pub struct EpollWait {
+    /// The set's fd, owned by the [`EpollBackend`], which outlives every wait.
+    epoll: RawFd,
     kernel_events: Vec<libc::epoll_event>,
     /// How many entries of `kernel_events` the last wait filled.
     received: usize,
-    generations: Generations,
 }
 
 /// The epoll interest bits of an interest set: directions and modes.
@@ -61,9 +72,8 @@ impl EpollBackend {
         // SAFETY: epoll_create1 takes no pointers.
         let epoll = owned(syscall!(libc::epoll_create1(libc::EPOLL_CLOEXEC))?);
         let backend = EpollBackend {
+            waiting: EpollWait::new(epoll.as_raw_fd()),
             epoll,
-            kernel_events: Vec::new(),
-            received: 0,
             generations: Generations::default(),
         };
         backend.control(libc::EPOLL_CTL_ADD, waker_fd, READABLE, WAKER_TAG)?;
@@ -80,10 +90,37 @@ impl EpollBackend {
         syscall!(libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event)).map(drop)
     }
 
+    /// A waiting half of its own, for a selector whose waits hold no lock.
+    pub fn unlocked_wait(&self) -> EpollWait {
+        EpollWait::new(self.epoll.as_raw_fd())
+    }
+}
+
+impl EpollWait {
+    fn new(epoll: RawFd) -> EpollWait {
+        EpollWait {
+            epoll,
+            kernel_events: Vec::new(),
+            received: 0,
+        }
+    }
+
+    /// Waits once, at most `wait`, taking at most `capacity` reports; returns how many.
+    pub fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        // Grows once to what the registrations need, then never allocates.
+        if self.kernel_events.len() < capacity {
+            self.kernel_events
+                .resize(capacity, libc::epoll_event { events: 0, u64: 0 });
+        }
+        self.received = 0;
+        self.received = self.wait_kernel(wait, capacity)?;
+        Ok(self.received)
+    }
+
     /// One `epoll_pwait2` (exact timeout) or `epoll_wait` (milliseconds rounded up) into the
     /// first `capacity` entries of the buffer.
     fn wait_kernel(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
-        let epoll = self.epoll.as_raw_fd();
+        let epoll = self.epoll;
         let buffer = self.kernel_events.as_mut_ptr();
         let max = libc::c_int::try_from(capacity).unwrap_or(libc::c_int::MAX);
         if let Some(wait) = wait.filter(|wait| !wait.is_zero() && pwait2_usable()) {
@@ -175,22 +212,36 @@ impl Kernel for EpollBackend {
     }
 
     fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
-        // Grows once to what the registrations need, then never allocates.
-        if self.kernel_events.len() < capacity {
-            self.kernel_events
-                .resize(capacity, libc::epoll_event { events: 0, u64: 0 });
-        }
-        self.received = 0;
-        self.received = self.wait_kernel(wait, capacity)?;
-        Ok(self.received)
+        self.waiting.wait(wait, capacity)
     }
 
     fn heap_bytes(&self) -> usize {
-        self.kernel_events.capacity() * std::mem::size_of::<libc::epoll_event>()
+        self.waiting.kernel_events.capacity() * std::mem::size_of::<libc::epoll_event>()
     }
 }
 
 impl Reports for EpollBackend {
+    const REQUEUES: bool = EpollWait::REQUEUES;
+    const REPORTS_PER_FD: usize = EpollWait::REPORTS_PER_FD;
+
+    fn positions(&self) -> usize {
+        self.waiting.positions()
+    }
+
+    fn first_position(&self, turns: &Turns) -> usize {
+        self.waiting.first_position(turns)
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        self.waiting.answer(position)
+    }
+
+    fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
+        self.waiting.disarm(fd, token, events, mask);
+    }
+}
+
+impl Reports for EpollWait {
     const REQUEUES: bool = true;
     const REPORTS_PER_FD: usize = 1;
 

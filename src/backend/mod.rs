@@ -5,12 +5,15 @@
 //! back to the core through [`Reports`] (see [`crate::report`]). Every `unsafe` system call of the crate
 //! lives in this module.
 
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 use crate::errno::{Errno, Result};
+use crate::key::SelEvent;
 use crate::kind::Kind;
-use crate::report::Reports;
+use crate::registry::Registry;
+use crate::report::{Delivered, Reporter, Reports};
 
 #[cfg(devpoll)]
 mod devpoll;
@@ -198,6 +201,20 @@ impl Backend {
         each_kind!(self, kernel => kernel.remove(fd, token))
     }
 
+    /// A waiting half of its own for a selector whose waits hold no lock, where the kernel takes
+    /// changes while a wait is blocked in it (epoll, kqueue); `None` where the wait reads the
+    /// set the core changes (select, poll, /dev/poll), which then waits holding the lock.
+    pub fn unlocked_wait(&self) -> Option<UnlockedWait> {
+        match self {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Backend::Epoll(epoll) => Some(UnlockedWait::Epoll(epoll.unlocked_wait())),
+            #[cfg(kqueue)]
+            Backend::Kqueue(kqueue) => Some(UnlockedWait::Kqueue(kqueue.unlocked_wait())),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     /// See [`Kernel::heap_bytes`].
     #[inline]
     pub fn heap_bytes(&self) -> usize {
@@ -209,4 +226,67 @@ impl Backend {
     pub fn release_after_fork(self) {
         each_kind!(self, kernel => kernel.release_after_fork())
     }
+}
+
+/// The waiting half of a kernel that takes changes while a wait is blocked in it: it waits
+/// without the registry, so without the selector's lock, and the core delivers its answer
+/// afterwards, under the lock, where a report of a registration changed meanwhile carries an
+/// old token and is dropped.
+pub enum UnlockedWait {
+    /// An epoll set's.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Epoll(epoll::EpollWait),
+    /// A kqueue's.
+    #[cfg(kqueue)]
+    Kqueue(kqueue::KqueueWait),
+}
+
+/// Runs `$body` with `$waiting` bound to the waiting half inside `$unlocked`.
+macro_rules! each_unlocked {
+    ($unlocked:expr, $waiting:ident => $body:expr) => {
+        // `*`: a build with neither kind has no variant, and matches nothing.
+        match *$unlocked {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            UnlockedWait::Epoll(ref mut $waiting) => $body,
+            #[cfg(kqueue)]
+            UnlockedWait::Kqueue(ref mut $waiting) => $body,
+        }
+    };
+}
+
+impl UnlockedWait {
+    /// Waits once, at most `wait` (`None`: for ever), for a caller's buffer of `room` entries
+    /// while `registered` fds are registered; returns how many positions of the answer say
+    /// something and how many reports the wait was allowed to take. It takes no more reports
+    /// than the buffer holds, since registrations made during the wait may report too. `EINTR`
+    /// is returned as an error for the core.
+    pub fn wait(
+        &mut self,
+        wait: Option<Duration>,
+        room: usize,
+        registered: usize,
+    ) -> Result<(usize, usize)> {
+        each_unlocked!(self, waiting => {
+            let capacity = unlocked_capacity(waiting, room, registered);
+            Ok((waiting.wait(wait, capacity)?, capacity))
+        })
+    }
+
+    /// Delivers the answer of the last wait (see [`Reporter::deliver`]).
+    pub fn deliver(
+        &mut self,
+        waited: (usize, usize),
+        registry: &Registry,
+        out: &mut [MaybeUninit<SelEvent>],
+        reporter: &mut Reporter,
+    ) -> Delivered {
+        each_unlocked!(self, waiting => reporter.deliver(waiting, waited, registry, out))
+    }
+}
+
+/// [`crate::report::kernel_capacity`] for a wait that holds no lock, bounded by the caller's
+/// buffer.
+#[cfg(any(target_os = "linux", target_os = "android", kqueue))]
+fn unlocked_capacity<K: Reports>(_: &K, room: usize, registered: usize) -> usize {
+    crate::report::kernel_capacity::<K>(room.min(registered), registered).min(room)
 }
