@@ -42,7 +42,7 @@ pub struct SharedSelector {
     /// The one waiter's turn (a second gets `EBUSY`), with the waiting half of a kernel that
     /// takes changes while a wait is blocked in it (epoll): that waiter holds no lock while it
     /// waits. `None`: the waiter holds `selector` through the kernel wait.
-    waiting: Mutex<Option<UnlockedWait>>,
+    waiting: Mutex<Option<UnlockedWaiter>>,
     /// Whether `waiting` holds a waiting half, read without its lock.
     waits_unlocked: bool,
     /// Whether an interrupted wait returns `EINTR` (`SEL_FLAG_EINTR`) rather than waiting again.
@@ -69,7 +69,9 @@ impl SharedSelector {
     }
 
     fn from_parts(waker: Waker, selector: Selector) -> SharedSelector {
-        let waiting = selector.unlocked_wait();
+        let waiting = selector
+            .unlocked_wait()
+            .map(|kernel| UnlockedWaiter { kernel, seen: None });
         SharedSelector {
             waker,
             waits_unlocked: waiting.is_some(),
@@ -126,8 +128,8 @@ impl SharedSelector {
     pub fn select(&self, timeout: f64, out: &mut [MaybeUninit<SelEvent>]) -> Result<usize> {
         let deadline = Deadline::after_seconds(timeout)?;
         let mut turn = WaiterTurn::take(self)?;
-        let waiting = match turn.unlocked_wait() {
-            Some(kernel) => Waiting::Unlocked(kernel),
+        let waiting = match turn.waiting.as_mut() {
+            Some(waiter) => Waiting::Unlocked(waiter),
             None => Waiting::Locked(self.lock_plainly()),
         };
         self.select_alone(waiting, deadline, out)
@@ -172,9 +174,9 @@ impl SharedSelector {
     }
 
     /// One kernel wait of at most `wait`, and its reports turned into entries. A wait that holds
-    /// no lock takes it twice, for moments: to read how many fds are registered, which bounds
-    /// the reports it takes, and to look its reports up; a report of a registration changed
-    /// meanwhile carries an old generation and is dropped.
+    /// no lock takes it for moments: before, when it is free, to read how many fds are
+    /// registered, which bounds the reports it takes; after, to look its reports up, where a
+    /// report of a registration changed meanwhile carries an old generation and is dropped.
     fn wait_once(
         &self,
         waiting: &mut Waiting<'_>,
@@ -183,18 +185,31 @@ impl SharedSelector {
     ) -> Result<Waited> {
         match waiting {
             Waiting::Locked(selector) => selector.wait_once(wait, out),
-            Waiting::Unlocked(kernel) => {
-                let (registered, changes) = {
-                    let selector = self.lock_plainly();
-                    (selector.registry().len(), selector.changes())
-                };
-                let said = kernel.wait(wait, out.len(), registered)?;
+            Waiting::Unlocked(waiter) => {
+                let before = self.look(waiter.seen);
+                let said = waiter.kernel.wait(wait, out.len(), before.registered)?;
                 let mut selector = self.lock_plainly();
-                let mut waited = selector.deliver_unlocked(kernel, said, out);
+                let mut waited = selector.deliver_unlocked(&mut waiter.kernel, said, out);
+                let after = Seen::now(&selector);
                 // Reports dropped because their registrations changed during this wait are no
                 // reason to return: the kernel no longer makes them, so the next wait blocks.
-                waited.kernel_woke &= selector.changes() == changes;
+                waited.kernel_woke &= after.changes == before.changes;
+                waiter.seen = Some(after);
                 Ok(waited)
+            }
+        }
+    }
+
+    /// The registrations as they are now when the lock is free, else as the waiter last saw
+    /// them (`seen`), rather than queue for a lock that other threads' changes keep busy: a
+    /// count read earlier only bounds the reports a wait takes, and changes made since only
+    /// count as made during the wait.
+    fn look(&self, seen: Option<Seen>) -> Seen {
+        match self.selector.try_lock() {
+            Ok(selector) => Seen::now(&selector),
+            Err(TryLockError::Poisoned(poisoned)) => Seen::now(&self.recovered(poisoned)),
+            Err(TryLockError::WouldBlock) => {
+                seen.unwrap_or_else(|| Seen::now(&self.lock_plainly()))
             }
         }
     }
@@ -272,14 +287,38 @@ impl Drop for StepAside<'_> {
 /// without it, through a waiting half of its own (epoll).
 enum Waiting<'a> {
     Locked(MutexGuard<'a, Selector>),
-    Unlocked(&'a mut UnlockedWait),
+    Unlocked(&'a mut UnlockedWaiter),
+}
+
+/// The waiting half of a kind whose waits hold no lock, and what its waiter last saw.
+struct UnlockedWaiter {
+    kernel: UnlockedWait,
+    seen: Option<Seen>,
+}
+
+/// What a waiter that holds no lock reads of the registrations, under the lock.
+#[derive(Clone, Copy)]
+struct Seen {
+    /// How many fds are registered: bounds the reports a wait takes.
+    registered: usize,
+    /// [`Selector::changes`]: tells whether the registrations changed during a wait.
+    changes: u64,
+}
+
+impl Seen {
+    fn now(selector: &Selector) -> Seen {
+        Seen {
+            registered: selector.registry().len(),
+            changes: selector.changes(),
+        }
+    }
 }
 
 /// The one waiter's turn in `select`: taken with `EBUSY` while another thread has it, and given
 /// back when the call returns or unwinds, so a panic never leaves every later `select` refused.
 struct WaiterTurn<'a> {
     shared: &'a SharedSelector,
-    waiting: MutexGuard<'a, Option<UnlockedWait>>,
+    waiting: MutexGuard<'a, Option<UnlockedWaiter>>,
 }
 
 impl<'a> WaiterTurn<'a> {
@@ -294,11 +333,6 @@ impl<'a> WaiterTurn<'a> {
             }
         };
         Ok(WaiterTurn { shared, waiting })
-    }
-
-    /// The waiting half for a wait that holds no lock, where the kind has one.
-    fn unlocked_wait(&mut self) -> Option<&mut UnlockedWait> {
-        self.waiting.as_mut()
     }
 }
 
