@@ -12,8 +12,9 @@
 //!   registration changed during the wait carries an old generation and is dropped.
 //! - select, poll and /dev/poll wait on a set the core keeps, so the waiter holds the lock
 //!   through the kernel wait, and the single-threaded path costs one uncontended lock. Another
-//!   thread that finds the lock taken counts itself in `waiting_for_lock` and writes the wakeup
-//!   channel; the waiter, woken, sees that it was not a `sel_wakeup` and steps aside: it sleeps
+//!   thread that finds the lock taken counts itself in `waiting_for_lock` and, if the waiter is
+//!   in the kernel, writes the wakeup channel; the waiter, woken, sees that it was not a
+//!   `sel_wakeup`, and before any kernel wait it steps aside while the count is not 0: it sleeps
 //!   on `changes_done`, the lock released, until the last of those threads has the lock
 //!   (smol-rs polling's `poll.rs` does the same), then waits again on the new set with the time
 //!   left.
@@ -52,6 +53,12 @@ pub struct SharedSelector {
     woken_by_caller: AtomicBool,
     /// Threads that found the lock taken and asked the waiter to step aside, until they have it.
     waiting_for_lock: AtomicUsize,
+    /// Set while a waiter that holds the lock is in (or about to enter) the kernel wait: only
+    /// then does a thread asking for the lock write the wakeup channel.
+    waiter_in_kernel: AtomicBool,
+    /// Set, under the lock, while the waiter sleeps on `changes_done`: only then does the last
+    /// thread that asked for the lock signal it.
+    waiter_aside: AtomicBool,
     /// Signalled when `waiting_for_lock` drops to 0: the waiter sleeps on it while others make
     /// their changes, instead of spinning.
     changes_done: Condvar,
@@ -80,6 +87,8 @@ impl SharedSelector {
             waiting: Mutex::new(waiting),
             woken_by_caller: AtomicBool::new(false),
             waiting_for_lock: AtomicUsize::new(0),
+            waiter_in_kernel: AtomicBool::new(false),
+            waiter_aside: AtomicBool::new(false),
             changes_done: Condvar::new(),
         }
     }
@@ -143,6 +152,9 @@ impl SharedSelector {
     ) -> Result<usize> {
         reach(Stage::SelectWait);
         loop {
+            if let Waiting::Locked(selector) = waiting {
+                waiting = Waiting::Locked(self.enter_wait(selector));
+            }
             let waited = self.wait_once(&mut waiting, deadline.next_wait(), out);
             reach(Stage::SelectReported);
             match waited {
@@ -167,9 +179,24 @@ impl SharedSelector {
             if deadline.has_passed() {
                 return Ok(0);
             }
-            if let Waiting::Locked(selector) = waiting {
-                waiting = Waiting::Locked(self.step_aside(selector));
+        }
+    }
+
+    /// Announces that the waiter, which holds the lock, enters the kernel wait, once the
+    /// threads that asked for the lock have had it. Both sides are sequentially consistent: a
+    /// thread that counts itself in `waiting_for_lock` after the announcement sees it and wakes
+    /// the waiter; one that counted itself before is seen here.
+    fn enter_wait<'a>(
+        &'a self,
+        mut selector: MutexGuard<'a, Selector>,
+    ) -> MutexGuard<'a, Selector> {
+        loop {
+            self.waiter_in_kernel.store(true, Ordering::SeqCst);
+            if self.waiting_for_lock.load(Ordering::SeqCst) == 0 {
+                return selector;
             }
+            self.waiter_in_kernel.store(false, Ordering::SeqCst);
+            selector = self.step_aside(selector);
         }
     }
 
@@ -184,7 +211,11 @@ impl SharedSelector {
         out: &mut [MaybeUninit<SelEvent>],
     ) -> Result<Waited> {
         match waiting {
-            Waiting::Locked(selector) => selector.wait_once(wait, out),
+            Waiting::Locked(selector) => {
+                let waited = selector.wait_once(wait, out);
+                self.waiter_in_kernel.store(false, Ordering::SeqCst);
+                waited
+            }
             Waiting::Unlocked(waiter) => {
                 let before = self.look(waiter.seen);
                 let said = waiter.kernel.wait(wait, out.len(), before.registered)?;
@@ -220,12 +251,15 @@ impl SharedSelector {
         &'a self,
         mut selector: MutexGuard<'a, Selector>,
     ) -> MutexGuard<'a, Selector> {
+        // Under the lock, which `changes_done.wait` releases only once the waiter sleeps.
+        self.waiter_aside.store(true, Ordering::Relaxed);
         while self.waiting_for_lock.load(Ordering::SeqCst) > 0 {
             selector = self
                 .changes_done
                 .wait(selector)
                 .unwrap_or_else(|poisoned| self.recovered(poisoned));
         }
+        self.waiter_aside.store(false, Ordering::Relaxed);
         selector
     }
 
@@ -260,23 +294,29 @@ impl SharedSelector {
 }
 
 /// A thread's request that the waiter step aside: counted in `waiting_for_lock` from before it
-/// wakes the waiter until it holds the lock, or unwinds (a count left behind would keep the
-/// waiter aside for ever).
+/// looks whether the waiter is in the kernel until it holds the lock, or unwinds (a count left
+/// behind would keep the waiter aside for ever). When another thread, not the waiter, holds the
+/// lock, nobody is woken: the waiter sees the count before its next kernel wait.
 struct StepAside<'a>(&'a SharedSelector);
 
 impl<'a> StepAside<'a> {
     fn ask(shared: &'a SharedSelector) -> StepAside<'a> {
         shared.waiting_for_lock.fetch_add(1, Ordering::SeqCst);
-        // A full channel is already signalled; any other failure leaves the lock holder to
-        // finish on its own, which it does at its deadline.
-        let _ = shared.waker.wake();
+        if shared.waiter_in_kernel.load(Ordering::SeqCst) {
+            // A full channel is already signalled; any other failure leaves the waiter to
+            // finish on its own, which it does at its deadline.
+            let _ = shared.waker.wake();
+        }
         StepAside(shared)
     }
 }
 
 impl Drop for StepAside<'_> {
     fn drop(&mut self) {
-        if self.0.waiting_for_lock.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let last = self.0.waiting_for_lock.fetch_sub(1, Ordering::SeqCst) == 1;
+        // `waiter_aside` is read under the lock, except when unwinding, which signals anyway.
+        let aside = self.0.waiter_aside.load(Ordering::Relaxed) || std::thread::panicking();
+        if last && aside {
             self.0.changes_done.notify_one();
         }
     }
