@@ -5,7 +5,7 @@
 //! any thread or signal handler may call [`SharedSelector::wakeup`].
 //!
 //! Two ways to wait, by what the kernel allows:
-//! - epoll takes `epoll_ctl` changes while a wait is blocked in it, and reports what it watches
+//! - epoll and kqueue take changes while a wait is blocked in them, and report what they watch
 //!   now. The waiter waits through a waiting half of its own and holds the lock only for moments
 //!   before and after the kernel wait (mio's `Registry` works this way): a change from another
 //!   thread costs its system call and a short lock, never a wakeup of the waiter. A report of a
@@ -41,7 +41,7 @@ pub struct SharedSelector {
     waker: Waker,
     selector: Mutex<Selector>,
     /// The one waiter's turn (a second gets `EBUSY`), with the waiting half of a kernel that
-    /// takes changes while a wait is blocked in it (epoll): that waiter holds no lock while it
+    /// takes changes while a wait is blocked in it (epoll, kqueue): that waiter holds no lock while it
     /// waits. `None`: the waiter holds `selector` through the kernel wait.
     waiting: Mutex<Option<UnlockedWaiter>>,
     /// Whether `waiting` holds a waiting half, read without its lock.
@@ -324,7 +324,7 @@ impl Drop for StepAside<'_> {
 
 /// How the one waiter waits: holding the selector's lock through the kernel wait, whose set
 /// other threads then change only after asking it to step aside (select, poll, /dev/poll), or
-/// without it, through a waiting half of its own (epoll).
+/// without it, through a waiting half of its own (epoll, kqueue).
 enum Waiting<'a> {
     Locked(MutexGuard<'a, Selector>),
     Unlocked(&'a mut UnlockedWaiter),

@@ -52,11 +52,23 @@ use crate::report::{Answer, Probe, Report, Reports, Turns};
 /// A kqueue and the buffer its waits fill.
 pub struct KqueueBackend {
     kqueue: KqueueFd,
+    generations: Generations,
+    waiting: KqueueWait,
+}
+
+/// The waiting half of a kqueue: its fd, the buffer a wait fills and the probes' room.
+/// `kevent()` takes changes from other threads while a wait is blocked in it (libkqueue too: it
+/// drops its lock around the wait), so a [`SharedSelector`] waits through one of its own
+/// without the selector's lock, and takes the lock only to deliver the answer.
+///
+/// [`SharedSelector`]: crate::shared::SharedSelector
+pub struct KqueueWait {
+    /// The kqueue's fd, owned by the [`KqueueBackend`], which outlives every wait.
+    kqueue: RawFd,
     waker_fd: RawFd,
     kernel_events: KernelEvents,
     /// How many entries of `kernel_events` the last wait filled.
     received: usize,
-    generations: Generations,
     /// What `probe` asks `poll(2)` about; grows to the caller's buffer.
     missing: Vec<libc::pollfd>,
 }
@@ -229,13 +241,11 @@ fn close_on_exec_kqueue() -> Result<OwnedFd> {
 impl KqueueBackend {
     /// Creates a close-on-exec kqueue watching `waker_fd`.
     pub fn new(waker_fd: RawFd) -> Result<KqueueBackend> {
+        let kqueue = KqueueFd::new(close_on_exec_kqueue()?);
         let backend = KqueueBackend {
-            kqueue: KqueueFd::new(close_on_exec_kqueue()?),
-            waker_fd,
-            kernel_events: KernelEvents(Vec::new()),
-            received: 0,
+            waiting: KqueueWait::new(kqueue.as_raw_fd(), waker_fd),
+            kqueue,
             generations: Generations::default(),
-            missing: Vec::new(),
         };
         backend.change(
             waker_fd,
@@ -245,42 +255,88 @@ impl KqueueBackend {
         Ok(backend)
     }
 
-    /// Applies `changes` to `fd` with one `kevent()` call, each entry tagged with `tag`; returns
-    /// the kernel's answer to each change by position (an errno, 0 for done), or the error of
-    /// the call as a whole.
+    /// See [`apply`], on this kqueue.
     fn apply(&self, fd: RawFd, changes: &Changes, tag: u32) -> Result<[i32; MAX_CHANGES]> {
-        let changes = changes.as_slice();
-        let mut list = [blank(); MAX_CHANGES];
-        for (entry, &change) in list.iter_mut().zip(changes) {
-            *entry = change_entry(fd, change, tag);
-        }
-        let mut receipts = [blank(); MAX_CHANGES];
-        // EV_RECEIPT answers every change in the event list, so the call returns at once; the
-        // zero timeout makes sure it never waits for readiness instead.
-        let no_wait = timespec(Duration::ZERO);
-        // SAFETY: both arrays hold MAX_CHANGES entries, and the kernel reads and writes at most
-        // `changes.len()` of them; `no_wait` is live.
-        let answered = match syscall!(sys::kevent(
-            self.kqueue.as_raw_fd(),
-            list.as_ptr(),
-            count(changes.len()),
-            receipts.as_mut_ptr(),
-            count(changes.len()),
-            &no_wait,
-        )) {
-            Ok(answered) => answered as usize,
-            // "When kevent() call fails with EINTR error, all changes in the changelist have
-            // been applied" (FreeBSD's kevent(2); mio's kevent_register): done, not failed.
-            Err(Errno(libc::EINTR)) => return Ok([0; MAX_CHANGES]),
-            Err(err) => return Err(err),
-        };
-        Ok(answers(receipts[..answered].iter().map(receipt_errno)))
+        apply(self.kqueue.as_raw_fd(), fd, changes, tag)
     }
 
     /// Applies `changes` and returns the first error that matters among the kernel's answers.
     fn change(&self, fd: RawFd, changes: &Changes, tag: u32) -> Result<()> {
         let answers = self.apply(fd, changes, tag)?;
         changes.first_error(&answers).map_or(Ok(()), Err)
+    }
+
+    /// A waiting half of its own, for a selector whose waits hold no lock.
+    pub fn unlocked_wait(&self) -> KqueueWait {
+        KqueueWait::new(self.kqueue.as_raw_fd(), self.waiting.waker_fd)
+    }
+}
+
+/// Applies `changes` to `fd` with one `kevent()` call on `kqueue`, each entry tagged with `tag`;
+/// returns the kernel's answer to each change by position (an errno, 0 for done), or the error
+/// of the call as a whole.
+fn apply(kqueue: RawFd, fd: RawFd, changes: &Changes, tag: u32) -> Result<[i32; MAX_CHANGES]> {
+    let changes = changes.as_slice();
+    let mut list = [blank(); MAX_CHANGES];
+    for (entry, &change) in list.iter_mut().zip(changes) {
+        *entry = change_entry(fd, change, tag);
+    }
+    let mut receipts = [blank(); MAX_CHANGES];
+    // EV_RECEIPT answers every change in the event list, so the call returns at once; the
+    // zero timeout makes sure it never waits for readiness instead.
+    let no_wait = timespec(Duration::ZERO);
+    // SAFETY: both arrays hold MAX_CHANGES entries, and the kernel reads and writes at most
+    // `changes.len()` of them; `no_wait` is live.
+    let answered = match syscall!(sys::kevent(
+        kqueue,
+        list.as_ptr(),
+        count(changes.len()),
+        receipts.as_mut_ptr(),
+        count(changes.len()),
+        &no_wait,
+    )) {
+        Ok(answered) => answered as usize,
+        // "When kevent() call fails with EINTR error, all changes in the changelist have
+        // been applied" (FreeBSD's kevent(2); mio's kevent_register): done, not failed.
+        Err(Errno(libc::EINTR)) => return Ok([0; MAX_CHANGES]),
+        Err(err) => return Err(err),
+    };
+    Ok(answers(receipts[..answered].iter().map(receipt_errno)))
+}
+
+impl KqueueWait {
+    fn new(kqueue: RawFd, waker_fd: RawFd) -> KqueueWait {
+        KqueueWait {
+            kqueue,
+            waker_fd,
+            kernel_events: KernelEvents(Vec::new()),
+            received: 0,
+            missing: Vec::new(),
+        }
+    }
+
+    /// Waits once, at most `wait`, taking at most `capacity` reports; returns how many.
+    pub fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
+        // Grows with the registrations (two filters each), then never allocates.
+        if self.kernel_events.0.len() < capacity {
+            self.kernel_events.0.resize(capacity, blank());
+        }
+        self.received = 0;
+        let timeout = wait.map(timespec);
+        let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
+        // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
+        let received = syscall!(sys::kevent(
+            self.kqueue,
+            ptr::null(),
+            0,
+            self.kernel_events.0.as_mut_ptr(),
+            count(capacity),
+            timeout,
+        ))?;
+        self.received = received as usize;
+        // The two filters of an fd side by side, for the core to merge (CPython gh-110038).
+        self.kernel_events.0[..self.received].sort_unstable_by_key(|entry| entry.ident);
+        Ok(self.received)
     }
 }
 
@@ -339,35 +395,41 @@ impl Kernel for KqueueBackend {
     }
 
     fn wait(&mut self, wait: Option<Duration>, capacity: usize) -> Result<usize> {
-        // Grows with the registrations (two filters each), then never allocates.
-        if self.kernel_events.0.len() < capacity {
-            self.kernel_events.0.resize(capacity, blank());
-        }
-        self.received = 0;
-        let timeout = wait.map(timespec);
-        let timeout = timeout.as_ref().map_or(ptr::null(), ptr::from_ref);
-        // SAFETY: the buffer holds at least `capacity` entries; `timeout` is null or live.
-        let received = syscall!(sys::kevent(
-            self.kqueue.as_raw_fd(),
-            ptr::null(),
-            0,
-            self.kernel_events.0.as_mut_ptr(),
-            count(capacity),
-            timeout,
-        ))?;
-        self.received = received as usize;
-        // The two filters of an fd side by side, for the core to merge (CPython gh-110038).
-        self.kernel_events.0[..self.received].sort_unstable_by_key(|entry| entry.ident);
-        Ok(self.received)
+        self.waiting.wait(wait, capacity)
     }
 
     fn heap_bytes(&self) -> usize {
-        self.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
-            + self.missing.capacity() * std::mem::size_of::<libc::pollfd>()
+        self.waiting.kernel_events.0.capacity() * std::mem::size_of::<sys::kevent>()
+            + self.waiting.missing.capacity() * std::mem::size_of::<libc::pollfd>()
     }
 }
 
 impl Reports for KqueueBackend {
+    const REQUEUES: bool = KqueueWait::REQUEUES;
+    const REPORTS_PER_FD: usize = KqueueWait::REPORTS_PER_FD;
+
+    fn positions(&self) -> usize {
+        self.waiting.positions()
+    }
+
+    fn first_position(&self, turns: &Turns) -> usize {
+        self.waiting.first_position(turns)
+    }
+
+    fn answer(&self, position: usize) -> Answer {
+        self.waiting.answer(position)
+    }
+
+    fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
+        self.waiting.disarm(fd, token, events, mask);
+    }
+
+    fn probe(&mut self, probes: &mut [Probe]) {
+        self.waiting.probe(probes);
+    }
+}
+
+impl Reports for KqueueWait {
     const REQUEUES: bool = true;
     const REPORTS_PER_FD: usize = 2;
 
@@ -391,7 +453,7 @@ impl Reports for KqueueBackend {
         // extra report, never a lost one.
         let disarm = Changes::disarm(events, mask);
         if !disarm.as_slice().is_empty() {
-            let _ = self.apply(fd, &disarm, token);
+            let _ = apply(self.kqueue, fd, &disarm, token);
         }
     }
 
