@@ -260,6 +260,11 @@ impl UnlockedWait {
     /// something and how many reports the wait was allowed to take. It takes no more reports
     /// than the buffer holds, since registrations made during the wait may report too. `EINTR`
     /// is returned as an error for the core.
+    // A build with neither epoll nor kqueue has no variant, and uses no argument.
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "android", kqueue)),
+        allow(unused_variables)
+    )]
     pub fn wait(
         &mut self,
         wait: Option<Duration>,
@@ -273,6 +278,11 @@ impl UnlockedWait {
     }
 
     /// Delivers the answer of the last wait (see [`Reporter::deliver`]).
+    // A build with neither epoll nor kqueue has no variant, and uses no argument.
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "android", kqueue)),
+        allow(unused_variables)
+    )]
     pub fn deliver(
         &mut self,
         waited: (usize, usize),
