@@ -220,26 +220,7 @@ impl Kernel for EpollBackend {
     }
 }
 
-impl Reports for EpollBackend {
-    const REQUEUES: bool = EpollWait::REQUEUES;
-    const REPORTS_PER_FD: usize = EpollWait::REPORTS_PER_FD;
-
-    fn positions(&self) -> usize {
-        self.waiting.positions()
-    }
-
-    fn first_position(&self, turns: &Turns) -> usize {
-        self.waiting.first_position(turns)
-    }
-
-    fn answer(&self, position: usize) -> Answer {
-        self.waiting.answer(position)
-    }
-
-    fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
-        self.waiting.disarm(fd, token, events, mask);
-    }
-}
+reports_of_waiting_half!(EpollBackend, waiting: EpollWait);
 
 impl Reports for EpollWait {
     const REQUEUES: bool = true;

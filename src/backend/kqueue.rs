@@ -404,30 +404,7 @@ impl Kernel for KqueueBackend {
     }
 }
 
-impl Reports for KqueueBackend {
-    const REQUEUES: bool = KqueueWait::REQUEUES;
-    const REPORTS_PER_FD: usize = KqueueWait::REPORTS_PER_FD;
-
-    fn positions(&self) -> usize {
-        self.waiting.positions()
-    }
-
-    fn first_position(&self, turns: &Turns) -> usize {
-        self.waiting.first_position(turns)
-    }
-
-    fn answer(&self, position: usize) -> Answer {
-        self.waiting.answer(position)
-    }
-
-    fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
-        self.waiting.disarm(fd, token, events, mask);
-    }
-
-    fn probe(&mut self, probes: &mut [Probe]) {
-        self.waiting.probe(probes);
-    }
-}
+reports_of_waiting_half!(KqueueBackend, waiting: KqueueWait);
 
 impl Reports for KqueueWait {
     const REQUEUES: bool = true;

@@ -15,6 +15,38 @@ use crate::kind::Kind;
 use crate::registry::Registry;
 use crate::report::{Delivered, Reporter, Reports};
 
+/// Implements [`Reports`] for `$kernel` by handing every question to its waiting half
+/// `$field` (epoll, kqueue: the half that a selector whose waits hold no lock uses on its own).
+#[cfg(any(target_os = "linux", target_os = "android", kqueue))]
+macro_rules! reports_of_waiting_half {
+    ($kernel:ty, $field:ident: $waiting:ty) => {
+        impl $crate::report::Reports for $kernel {
+            const REQUEUES: bool = <$waiting as $crate::report::Reports>::REQUEUES;
+            const REPORTS_PER_FD: usize = <$waiting as $crate::report::Reports>::REPORTS_PER_FD;
+
+            fn positions(&self) -> usize {
+                self.$field.positions()
+            }
+
+            fn first_position(&self, turns: &$crate::report::Turns) -> usize {
+                self.$field.first_position(turns)
+            }
+
+            fn answer(&self, position: usize) -> $crate::report::Answer {
+                self.$field.answer(position)
+            }
+
+            fn disarm(&mut self, fd: RawFd, token: u32, events: u32, mask: u32) {
+                self.$field.disarm(fd, token, events, mask);
+            }
+
+            fn probe(&mut self, probes: &mut [$crate::report::Probe]) {
+                self.$field.probe(probes);
+            }
+        }
+    };
+}
+
 #[cfg(devpoll)]
 mod devpoll;
 #[cfg(any(test, devpoll))]
