@@ -14,7 +14,11 @@
 //!   for at most as many reports as the caller's buffer holds ([`kernel_capacity`]): a report
 //!   taken and dropped for lack of room would be requeued behind the others (level-triggered)
 //!   or lost for good (edge-triggered, oneshot). Its own requeueing gives every ready fd its turn,
-//!   and every report taken fits.
+//!   and every report taken fits. A wait that holds no lock cannot know what fds other threads
+//!   register meanwhile, so it takes no more reports than the buffer holds
+//!   ([`unlocked_capacity`]); when the wakeup fd, a stale report or an fd's second filter took
+//!   a place a ready fd needed, it tops the buffer up from the queue at once
+//!   ([`Reporter::deliver_topped_up`]).
 //! - A kernel that answers from its whole set in a fixed order (select, poll, /dev/poll) may say
 //!   more than fits; its registrations are level-triggered there (oneshot is emulated by
 //!   disarming after delivery), so what is left is said again by the next wait, which starts
@@ -28,6 +32,7 @@
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 
+use crate::errno::Result;
 use crate::events::{ALL_EVENTS, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT};
 use crate::key::{SelEvent, SelKey};
 use crate::registry::Registry;
@@ -155,6 +160,22 @@ pub fn kernel_capacity<K: Reports>(room: usize, registered: usize) -> usize {
     }
 }
 
+/// How many reports a wait that holds no lock takes, for a caller's buffer of `room` entries
+/// while `registered` fds are registered as it starts: [`kernel_capacity`], and never more than
+/// the buffer holds, since fds registered during the wait may report too, and a report taken
+/// must be delivered (the kernel says an edge-triggered or oneshot one only once).
+pub fn unlocked_capacity<K: Reports>(room: usize, registered: usize) -> usize {
+    kernel_capacity::<K>(room.min(registered), registered).min(room)
+}
+
+/// A kernel that keeps a queue of ready reports (epoll, kqueue) and can be asked for more at
+/// once, to top a buffer up ([`Reporter::deliver_topped_up`]).
+pub trait Queue: Reports {
+    /// Takes at most `capacity` more reports without blocking, in place of the last answer;
+    /// returns how many positions of the answer say something.
+    fn take_now(&mut self, capacity: usize) -> Result<usize>;
+}
+
 /// What [`deliver`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Delivered {
@@ -169,6 +190,19 @@ pub struct Delivered {
 pub struct Reporter {
     turns: Turns,
     probes: Vec<Probe>,
+    /// The fd and mask of each entry of the select in progress as the kernel reported them
+    /// (before probes), while a top-up may follow: its reports of the same fds merge into them.
+    entries: Vec<(RawFd, u32)>,
+}
+
+/// Where one delivery of a select writes: after the `start` entries of the deliveries before it
+/// (top-ups), whether those saw the wakeup fd, and whether it keeps a copy of its entries for a
+/// top-up to follow.
+#[derive(Clone, Copy, Default)]
+struct Round {
+    start: usize,
+    waker_fired: bool,
+    record: bool,
 }
 
 impl Reporter {
@@ -184,33 +218,106 @@ impl Reporter {
     pub fn deliver<K: Reports>(
         &mut self,
         kernel: &mut K,
-        (reported, capacity): (usize, usize),
+        said: (usize, usize),
         registry: &Registry,
         out: &mut [MaybeUninit<SelEvent>],
     ) -> Delivered {
+        self.deliver_round(kernel, said, registry, out, Round::default())
+            .0
+    }
+
+    /// [`Reporter::deliver`] for a wait that took at most [`unlocked_capacity`] reports, then,
+    /// while the kernel's answer filled that capacity and yet left room in the buffer (the
+    /// wakeup fd, a stale report or an fd's second filter took a place a ready fd needed), more
+    /// reports taken at once, delivered after the entries. The caller holds the lock from this
+    /// delivery to the last top-up. A report of an fd already delivered merges into its entry:
+    /// one entry per fd. The top-ups end when the queue runs dry, the buffer is full, a report
+    /// says again what an entry holds (the queue came round to the reports already taken), or
+    /// after one per registration and one more.
+    pub fn deliver_topped_up<K: Queue>(
+        &mut self,
+        kernel: &mut K,
+        mut said: (usize, usize),
+        registry: &Registry,
+        out: &mut [MaybeUninit<SelEvent>],
+    ) -> Delivered {
+        let room = out.len().min(registry.len());
+        let mut round = Round {
+            record: said.0 >= said.1,
+            ..Round::default()
+        };
+        self.entries.clear();
+        let mut total = Delivered::default();
+        let mut top_ups = registry.len() + 1;
+        loop {
+            let (delivered, came_round) = self.deliver_round(kernel, said, registry, out, round);
+            total.entries = delivered.entries;
+            total.waker_fired |= delivered.waker_fired;
+            let full = said.1 > 0 && said.0 >= said.1;
+            if !full || came_round || delivered.entries >= room || top_ups == 0 {
+                break;
+            }
+            top_ups -= 1;
+            // Under the lock the registrations are known: a buffer that holds every one of
+            // them takes every report, since each merges into its fd's entry (kqueue may hand
+            // back the same filter first every time, so a top-up of the room left could see
+            // nothing else); a smaller buffer, no more than the room left.
+            let capacity = if room == registry.len() {
+                kernel_capacity::<K>(room, room)
+            } else {
+                room - delivered.entries
+            };
+            // A failed top-up leaves its reports queued for the next select.
+            let Ok(taken) = kernel.take_now(capacity) else {
+                break;
+            };
+            said = (taken, capacity);
+            round = Round {
+                start: delivered.entries,
+                waker_fired: total.waker_fired,
+                record: true,
+            };
+        }
+        total
+    }
+
+    /// One delivery of a select, after `round.start` entries; also whether a report said again
+    /// what one of those entries holds.
+    fn deliver_round<K: Reports>(
+        &mut self,
+        kernel: &mut K,
+        (reported, capacity): (usize, usize),
+        registry: &Registry,
+        out: &mut [MaybeUninit<SelEvent>],
+        round: Round,
+    ) -> (Delivered, bool) {
         let positions = kernel.positions();
         let first = kernel.first_position(&self.turns).min(positions);
         self.probes.clear();
         let mut delivery = Delivery {
             registry,
             out,
-            written: 0,
+            written: round.start,
             last: None,
             left: reported,
-            waker_fired: false,
+            waker_fired: round.waker_fired,
             turns: &mut self.turns,
             probes: &mut self.probes,
             probing: K::REPORTS_PER_FD > 1 && capacity < K::REPORTS_PER_FD * registry.len(),
+            earlier: round.start,
+            entries: round.record.then_some(&mut self.entries),
+            came_round: false,
         };
         if delivery.read(kernel, first..positions) {
             delivery.read(kernel, 0..first);
         }
         delivery.finish(kernel);
         delivery.complete(kernel);
-        Delivered {
+        let delivered = Delivered {
             entries: delivery.written,
             waker_fired: delivery.waker_fired,
-        }
+        };
+        (delivered, delivery.came_round)
     }
 }
 
@@ -229,6 +336,12 @@ struct Delivery<'a> {
     /// The entries that may lack a direction, when `probing`.
     probes: &'a mut Vec<Probe>,
     probing: bool,
+    /// How many entries deliveries before this one (of the same select) wrote.
+    earlier: usize,
+    /// The fd and mask of every entry written, when a top-up may follow.
+    entries: Option<&'a mut Vec<(RawFd, u32)>>,
+    /// Whether a report said nothing new about an earlier delivery's entry.
+    came_round: bool,
 }
 
 impl Delivery<'_> {
@@ -241,7 +354,11 @@ impl Delivery<'_> {
             }
             match kernel.answer(position) {
                 Answer::Nothing => continue,
-                Answer::Waker => self.waker_fired = true,
+                Answer::Waker => {
+                    // Again after an earlier delivery of this select: the queue came round.
+                    self.came_round |= self.waker_fired;
+                    self.waker_fired = true;
+                }
                 Answer::Ready(report) => {
                     if let Some((key, token)) = self.registry.get_current(report.fd, report.token) {
                         self.add(kernel, key, token, report.ready, position);
@@ -271,12 +388,18 @@ impl Delivery<'_> {
             self.finish(kernel);
         }
         let mask = ready & key.events;
+        if self.earlier > 0 && self.merged_earlier(key, mask) {
+            return;
+        }
         let Some(slot) = self.out.get_mut(self.written).filter(|_| mask != 0) else {
             return;
         };
         let entry = SelEvent { key, mask };
         slot.write(entry);
         self.written += 1;
+        if let Some(entries) = self.entries.as_deref_mut() {
+            entries.push((key.fd, mask));
+        }
         if !K::REQUEUES {
             *self.turns = Turns {
                 next_position: position + 1,
@@ -300,6 +423,41 @@ impl Delivery<'_> {
         }
         last.mask |= ready & last.key.events;
         self.out[self.written - 1].write(*last);
+        if let Some(recorded) = self
+            .entries
+            .as_deref_mut()
+            .and_then(|entries| entries.last_mut())
+        {
+            recorded.1 = last.mask;
+        }
+        true
+    }
+
+    /// Merges `mask` into the entry an earlier delivery of this select wrote for `key`'s fd, if
+    /// any; whether there was one. A report that adds nothing to it means that the kernel's
+    /// queue came round to the reports already taken (it requeues them behind the others).
+    fn merged_earlier(&mut self, key: SelKey, mask: u32) -> bool {
+        let Some(entries) = self.entries.as_deref_mut() else {
+            return false;
+        };
+        let Some(index) = entries[..self.earlier]
+            .iter()
+            .position(|&(fd, _)| fd == key.fd)
+        else {
+            return false;
+        };
+        let reported = &mut entries[index].1;
+        if mask & !*reported != 0 {
+            // An fd's other filter, left in the queue by the wait that took the first one. The
+            // lock is held from that delivery on, so the registration is the entry's.
+            *reported |= mask;
+            self.out[index].write(SelEvent {
+                key,
+                mask: *reported,
+            });
+        } else if mask != 0 {
+            self.came_round = true;
+        }
         true
     }
 
@@ -618,5 +776,194 @@ mod tests {
         assert_eq!(kernel_capacity::<Fake<true>>(1, 20_000), 1);
         // A kernel without a queue answers from its whole set anyway.
         assert_eq!(kernel_capacity::<Fake<false>>(3, 5), 6);
+    }
+
+    /// A kernel with a queue of ready reports, as epoll (`PER_FD` 1) and kqueue (2) keep it: a
+    /// wait takes the reports at its head, and puts a level-triggered one (`LEVEL`) back at
+    /// its tail; what the wait did not take stays at the head.
+    #[derive(Default)]
+    struct Queued<const PER_FD: usize> {
+        queue: std::collections::VecDeque<(Answer, bool)>,
+        taken: Vec<Answer>,
+        waits: usize,
+        disarmed: Vec<RawFd>,
+    }
+
+    impl<const PER_FD: usize> Queued<PER_FD> {
+        fn new(queue: &[(Answer, bool)]) -> Queued<PER_FD> {
+            Queued {
+                queue: queue.iter().copied().collect(),
+                ..Queued::default()
+            }
+        }
+
+        fn take(&mut self, capacity: usize) -> usize {
+            self.waits += 1;
+            self.taken.clear();
+            let mut requeued = Vec::new();
+            while self.taken.len() < capacity {
+                let Some((answer, level)) = self.queue.pop_front() else {
+                    break;
+                };
+                self.taken.push(answer);
+                if level {
+                    requeued.push((answer, level));
+                }
+            }
+            self.queue.extend(requeued);
+            self.taken.len()
+        }
+    }
+
+    impl<const PER_FD: usize> Reports for Queued<PER_FD> {
+        const REQUEUES: bool = true;
+        const REPORTS_PER_FD: usize = PER_FD;
+
+        fn positions(&self) -> usize {
+            self.taken.len()
+        }
+
+        fn first_position(&self, _turns: &Turns) -> usize {
+            0
+        }
+
+        fn answer(&self, position: usize) -> Answer {
+            self.taken[position]
+        }
+
+        fn disarm(&mut self, fd: RawFd, _token: u32, _events: u32, _mask: u32) {
+            self.disarmed.push(fd);
+        }
+    }
+
+    impl<const PER_FD: usize> Queue for Queued<PER_FD> {
+        fn take_now(&mut self, capacity: usize) -> crate::errno::Result<usize> {
+            Ok(self.take(capacity))
+        }
+    }
+
+    /// A select as a waiter that holds no lock makes it: one wait of [`unlocked_capacity`] for
+    /// the `registered_before` fds registered when it starts, then the delivery under the lock,
+    /// with its top-ups, for the registrations of `registry`.
+    fn select_unlocked<const PER_FD: usize>(
+        kernel: &mut Queued<PER_FD>,
+        registered_before: usize,
+        registry: &Registry,
+        room: usize,
+    ) -> (Vec<(RawFd, u32)>, bool) {
+        let capacity = unlocked_capacity::<Queued<PER_FD>>(room, registered_before);
+        let said = (kernel.take(capacity), capacity);
+        let mut out = vec![MaybeUninit::uninit(); room];
+        let delivered = Reporter::default().deliver_topped_up(kernel, said, registry, &mut out);
+        let entries = out[..delivered.entries]
+            .iter()
+            // SAFETY: deliver_topped_up initialised the first `entries` entries.
+            .map(|entry| unsafe { entry.assume_init() })
+            .map(|event| (event.key.fd, event.mask))
+            .collect();
+        (entries, delivered.waker_fired)
+    }
+
+    const LEVEL: bool = true;
+    const ONCE: bool = false;
+
+    #[test]
+    fn a_stale_report_never_takes_a_ready_fds_place() {
+        // fd 5 closed while a dup kept its file open, its number reused by a new registration
+        // (token 105): the old file's report comes first, and the buffer holds one entry.
+        let registry = registry(&[(5, READ)]);
+        let queue = [(ready(5, 42, READ), LEVEL), (ready(5, 105, READ), LEVEL)];
+        let mut kernel = Queued::<1>::new(&queue);
+        assert_eq!(select_unlocked(&mut kernel, 1, &registry, 1).0, [(5, READ)]);
+    }
+
+    #[test]
+    fn the_wakeup_never_takes_a_ready_fds_place() {
+        let registry = registry(&[(5, WRITE), (6, WRITE)]);
+        let queue = [
+            (Answer::Waker, ONCE),
+            (ready(5, 105, WRITE), LEVEL),
+            (ready(6, 106, WRITE), LEVEL),
+        ];
+        let mut epoll = Queued::<1>::new(&queue);
+        let both = (vec![(5, WRITE), (6, WRITE)], true);
+        assert_eq!(select_unlocked(&mut epoll, 2, &registry, 2), both);
+        let mut kqueue = Queued::<2>::new(&queue);
+        assert_eq!(select_unlocked(&mut kqueue, 2, &registry, 2), both);
+    }
+
+    #[test]
+    fn a_buffer_smaller_than_the_registrations_is_topped_up_to_its_room() {
+        let registry = registry(&[(5, READ), (6, READ), (7, READ)]);
+        let mut kernel = Queued::<1>::new(&[
+            (Answer::Waker, ONCE),
+            (ready(5, 105, READ), LEVEL),
+            (ready(6, 106, READ), LEVEL),
+            (ready(7, 107, READ), LEVEL),
+        ]);
+        let got = select_unlocked(&mut kernel, 3, &registry, 2);
+        assert_eq!(got, (vec![(5, READ), (6, READ)], true));
+        // 7's report was not taken: it leads the queue for the next select.
+        assert_eq!(kernel.queue.front(), Some(&(ready(7, 107, READ), LEVEL)));
+    }
+
+    #[test]
+    fn a_second_filter_never_takes_another_fds_place() {
+        let registry = registry(&[(5, BOTH), (6, BOTH), (7, BOTH)]);
+        let mut kernel = Queued::<2>::new(&[
+            (ready(5, 105, READ), LEVEL),
+            (ready(5, 105, WRITE), LEVEL),
+            (ready(6, 106, READ), LEVEL),
+            (ready(6, 106, WRITE), LEVEL),
+            (ready(7, 107, READ), LEVEL),
+        ]);
+        // The first wait takes three filters of two fds; the top-up, 6's WRITE and then 7.
+        let got = select_unlocked(&mut kernel, 3, &registry, 3).0;
+        assert_eq!(got, [(5, BOTH), (6, BOTH), (7, READ)]);
+    }
+
+    #[test]
+    fn top_ups_end_where_the_queue_comes_round() {
+        let registry = registry(&[(5, READ), (6, READ), (7, READ)]);
+        let mut kernel = Queued::<1>::new(&[
+            (Answer::Waker, LEVEL),
+            (ready(5, 105, READ), LEVEL),
+            (ready(6, 106, READ), LEVEL),
+        ]);
+        let got = select_unlocked(&mut kernel, 3, &registry, 3);
+        assert_eq!(got, (vec![(5, READ), (6, READ)], true));
+        // The wait, a top-up that took the wakeup again, and no more.
+        assert_eq!(kernel.waits, 2);
+    }
+
+    #[test]
+    fn top_ups_are_bounded_by_the_registrations() {
+        let registry = registry(&[(5, READ)]);
+        let stale: Vec<_> = (0..50)
+            .map(|token| (ready(5, token, READ), LEVEL))
+            .collect();
+        let mut kernel = Queued::<1>::new(&stale);
+        assert_eq!(select_unlocked(&mut kernel, 1, &registry, 1).0, []);
+        assert_eq!(kernel.waits, registry.len() + 2);
+    }
+
+    #[test]
+    fn a_report_taken_is_always_delivered() {
+        // fd 6 (oneshot) registered by another thread during the wait, which counted one fd:
+        // its report is taken, so it must be delivered; fd 5's stays queued for the next one.
+        let registry = registry(&[(5, READ), (6, READ | SEL_EVENT_ONESHOT)]);
+        let mut kernel =
+            Queued::<1>::new(&[(ready(6, 106, READ), ONCE), (ready(5, 105, READ), LEVEL)]);
+        assert_eq!(select_unlocked(&mut kernel, 1, &registry, 1).0, [(6, READ)]);
+        assert_eq!(kernel.disarmed, [6]);
+        assert_eq!(kernel.queue.len(), 1);
+    }
+
+    #[test]
+    fn a_wait_that_is_not_full_is_not_topped_up() {
+        let registry = registry(&[(5, READ), (6, READ)]);
+        let mut kernel = Queued::<2>::new(&[(ready(5, 105, READ), LEVEL)]);
+        assert_eq!(select_unlocked(&mut kernel, 2, &registry, 2).0, [(5, READ)]);
+        assert_eq!(kernel.waits, 1);
     }
 }

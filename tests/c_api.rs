@@ -91,6 +91,7 @@ macro_rules! c_programs {
 c_programs!(
     api_errors,
     cloexec,
+    exact_room,
     fork,
     header,
     header_cxx,

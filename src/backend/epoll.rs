@@ -17,7 +17,7 @@ use crate::deadline::millis_rounded_up;
 use crate::errno::{Errno, Result};
 use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_EDGE, SEL_EVENT_ONESHOT};
 use crate::kind::Kind;
-use crate::report::{Answer, Report, Reports, Turns};
+use crate::report::{Answer, Queue, Report, Reports, Turns};
 
 const READABLE: u32 = libc::EPOLLIN as u32;
 const WRITABLE: u32 = libc::EPOLLOUT as u32;
@@ -221,6 +221,12 @@ impl Kernel for EpollBackend {
 }
 
 reports_of_waiting_half!(EpollBackend, waiting: EpollWait);
+
+impl Queue for EpollWait {
+    fn take_now(&mut self, capacity: usize) -> Result<usize> {
+        self.wait(Some(Duration::ZERO), capacity)
+    }
+}
 
 impl Reports for EpollWait {
     const REQUEUES: bool = true;

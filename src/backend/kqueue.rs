@@ -47,7 +47,7 @@ use super::{Kernel, Relocation};
 use crate::errno::{Errno, Result};
 use crate::events::{from_poll_bits, to_poll_bits, SEL_EVENT_READ};
 use crate::kind::Kind;
-use crate::report::{Answer, Probe, Report, Reports, Turns};
+use crate::report::{Answer, Probe, Queue, Report, Reports, Turns};
 
 /// A kqueue and the buffer its waits fill.
 pub struct KqueueBackend {
@@ -405,6 +405,12 @@ impl Kernel for KqueueBackend {
 }
 
 reports_of_waiting_half!(KqueueBackend, waiting: KqueueWait);
+
+impl Queue for KqueueWait {
+    fn take_now(&mut self, capacity: usize) -> Result<usize> {
+        self.wait(Some(Duration::ZERO), capacity)
+    }
+}
 
 impl Reports for KqueueWait {
     const REQUEUES: bool = true;

@@ -290,8 +290,8 @@ impl UnlockedWait {
     /// Waits once, at most `wait` (`None`: for ever), for a caller's buffer of `room` entries
     /// while `registered` fds are registered; returns how many positions of the answer say
     /// something and how many reports the wait was allowed to take. It takes no more reports
-    /// than the buffer holds, since registrations made during the wait may report too. `EINTR`
-    /// is returned as an error for the core.
+    /// than the buffer holds ([`crate::report::unlocked_capacity`]), since registrations made
+    /// during the wait may report too. `EINTR` is returned as an error for the core.
     // A build with neither epoll nor kqueue has no variant, and uses no argument.
     #[cfg_attr(
         not(any(target_os = "linux", target_os = "android", kqueue)),
@@ -304,12 +304,13 @@ impl UnlockedWait {
         registered: usize,
     ) -> Result<(usize, usize)> {
         each_unlocked!(self, waiting => {
-            let capacity = unlocked_capacity(waiting, room, registered);
+            let capacity = unlocked_capacity_of(waiting, room, registered);
             Ok((waiting.wait(wait, capacity)?, capacity))
         })
     }
 
-    /// Delivers the answer of the last wait (see [`Reporter::deliver`]).
+    /// Delivers the answer of the last wait, topped up from the kernel's queue where it left
+    /// room (see [`Reporter::deliver_topped_up`]).
     // A build with neither epoll nor kqueue has no variant, and uses no argument.
     #[cfg_attr(
         not(any(target_os = "linux", target_os = "android", kqueue)),
@@ -322,13 +323,12 @@ impl UnlockedWait {
         out: &mut [MaybeUninit<SelEvent>],
         reporter: &mut Reporter,
     ) -> Delivered {
-        each_unlocked!(self, waiting => reporter.deliver(waiting, waited, registry, out))
+        each_unlocked!(self, waiting => reporter.deliver_topped_up(waiting, waited, registry, out))
     }
 }
 
-/// [`crate::report::kernel_capacity`] for a wait that holds no lock, bounded by the caller's
-/// buffer.
+/// [`crate::report::unlocked_capacity`] for the kind of `waiting`.
 #[cfg(any(target_os = "linux", target_os = "android", kqueue))]
-fn unlocked_capacity<K: Reports>(_: &K, room: usize, registered: usize) -> usize {
-    crate::report::kernel_capacity::<K>(room.min(registered), registered).min(room)
+fn unlocked_capacity_of<K: Reports>(_waiting: &K, room: usize, registered: usize) -> usize {
+    crate::report::unlocked_capacity::<K>(room, registered)
 }
