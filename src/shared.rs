@@ -96,18 +96,32 @@ impl SharedSelector {
     /// The selector, for one call of a thread that is not waiting in `select`: at once when it
     /// is free; else, where the waiter holds the lock through its kernel wait, after asking it
     /// to step aside; else (the waiter holds it only to read its reports) after that moment.
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, Selector> {
         let guard = match self.selector.try_lock() {
             Ok(guard) => guard,
-            Err(TryLockError::Poisoned(poisoned)) => self.recovered(poisoned),
-            Err(TryLockError::WouldBlock) if self.waits_unlocked => self.lock_plainly(),
-            Err(TryLockError::WouldBlock) => {
-                let _asking = StepAside::ask(self);
-                self.lock_plainly()
-            }
+            Err(refused) => self.lock_refused(refused),
         };
         reach(Stage::Lock);
         guard
+    }
+
+    /// [`Self::lock`] when the lock is poisoned or taken: out of line, so that the uncontended
+    /// path inlines into each call as a few instructions.
+    #[cold]
+    #[inline(never)]
+    fn lock_refused<'a>(
+        &'a self,
+        refused: TryLockError<MutexGuard<'a, Selector>>,
+    ) -> MutexGuard<'a, Selector> {
+        match refused {
+            TryLockError::Poisoned(poisoned) => self.recovered(poisoned),
+            TryLockError::WouldBlock if self.waits_unlocked => self.lock_plainly(),
+            TryLockError::WouldBlock => {
+                let _asking = StepAside::ask(self);
+                self.lock_plainly()
+            }
+        }
     }
 
     /// The lock, also after a panic in another call (which returned `-ENOTRECOVERABLE`).
