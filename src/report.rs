@@ -308,8 +308,13 @@ impl Reporter {
             entries: round.record.then_some(&mut self.entries),
             came_round: false,
         };
-        if delivery.read(kernel, first..positions) {
-            delivery.read(kernel, 0..first);
+        // The common delivery neither follows an earlier one nor records its entries.
+        if delivery.earlier == 0 && delivery.entries.is_none() {
+            if delivery.read::<K, false>(kernel, first..positions) {
+                delivery.read::<K, false>(kernel, 0..first);
+            }
+        } else if delivery.read::<K, true>(kernel, first..positions) {
+            delivery.read::<K, true>(kernel, 0..first);
         }
         delivery.finish(kernel);
         delivery.complete(kernel);
@@ -346,7 +351,13 @@ struct Delivery<'a> {
 
 impl Delivery<'_> {
     /// Reads the answers at `positions`; false once every position that says something is read.
-    fn read<K: Reports>(&mut self, kernel: &mut K, positions: std::ops::Range<usize>) -> bool {
+    /// `TRACKED`: whether this delivery follows an earlier one of its select or records its
+    /// entries for a top-up; without, the loop (compiled apart) tests for neither per report.
+    fn read<K: Reports, const TRACKED: bool>(
+        &mut self,
+        kernel: &mut K,
+        positions: std::ops::Range<usize>,
+    ) -> bool {
         for position in positions {
             // Where every position says something (a queue's answer), the count ends with them.
             if !K::REQUEUES && self.left == 0 {
@@ -361,7 +372,7 @@ impl Delivery<'_> {
                 }
                 Answer::Ready(report) => {
                     if let Some((key, token)) = self.registry.get_current(report.fd, report.token) {
-                        self.add(kernel, key, token, report.ready, position);
+                        self.add::<K, TRACKED>(kernel, key, token, report.ready, position);
                     }
                 }
             }
@@ -372,7 +383,7 @@ impl Delivery<'_> {
 
     /// Adds what one report says about the registration `key` (token `token`): merged into
     /// the last entry when it is the same fd, else a new entry if there is room.
-    fn add<K: Reports>(
+    fn add<K: Reports, const TRACKED: bool>(
         &mut self,
         kernel: &mut K,
         key: SelKey,
@@ -388,7 +399,7 @@ impl Delivery<'_> {
             self.finish(kernel);
         }
         let mask = ready & key.events;
-        if self.earlier > 0 && self.merged_earlier(key, mask) {
+        if TRACKED && self.earlier > 0 && self.merged_earlier(key, mask) {
             return;
         }
         let Some(slot) = self.out.get_mut(self.written).filter(|_| mask != 0) else {
@@ -397,7 +408,7 @@ impl Delivery<'_> {
         let entry = SelEvent { key, mask };
         slot.write(entry);
         self.written += 1;
-        if let Some(entries) = self.entries.as_deref_mut() {
+        if let Some(entries) = self.entries.as_deref_mut().filter(|_| TRACKED) {
             entries.push((key.fd, mask));
         }
         if !K::REQUEUES {
