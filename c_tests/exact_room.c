@@ -1,7 +1,8 @@
 /*
  * A buffer with room for exactly the registrations gets every ready fd, whatever else the kernel
  * has queued ahead of them: the wakeup fd, a report of a closed file's stale registration, or
- * the second direction of an fd ready both ways (two kqueue filters). EPOLL and KQUEUE wait
+ * the second direction of an fd ready both ways (two kqueue filters); and each entry carries
+ * every direction ready. EPOLL and KQUEUE wait
  * without the lock and take no more reports than the buffer holds, so such a report takes a
  * place a ready fd needed; the wait then tops the buffer up from the kernel's queue.
  */
@@ -113,12 +114,31 @@ static void a_second_direction_takes_no_other_fds_place(int kind) {
     close_pair(writable);
 }
 
+/* One fd ready both ways, room for two entries, the wakeup fd's report queued first: on KQUEUE
+ * the wait may take the wakeup and one filter, and the entry still carries both directions (the
+ * differential fuzzer's case: fd ready READ|WRITE, reported READ). */
+static void the_wakeup_takes_no_directions_place(int kind) {
+    sel_selector *sel = open_selector(kind, 0);
+    sel_event events[2];
+    int pair[2];
+    make_socketpair(pair);
+    write_byte(pair[1]);
+    CHECK_EQ(sel_wakeup(sel), 0);
+    CHECK_EQ(sel_register(sel, pair[0], SEL_EVENT_READ | SEL_EVENT_WRITE, NULL, NULL), 0);
+    CHECK_EQ(sel_select(sel, 1.0, events, 2), 1);
+    CHECK_EQ(events[0].key.fd, pair[0]);
+    CHECK_EQ(events[0].mask, SEL_EVENT_READ | SEL_EVENT_WRITE);
+    CHECK_EQ(sel_close(sel), 0);
+    close_pair(pair);
+}
+
 static const struct test_case cases[] = {
     {"the_wakeup_takes_no_ready_fds_place", the_wakeup_takes_no_ready_fds_place, PER_KIND},
     {"a_stale_report_takes_no_ready_fds_place", a_stale_report_takes_no_ready_fds_place,
      PER_KIND},
     {"a_second_direction_takes_no_other_fds_place", a_second_direction_takes_no_other_fds_place,
      PER_KIND},
+    {"the_wakeup_takes_no_directions_place", the_wakeup_takes_no_directions_place, PER_KIND},
 };
 
 int main(int argc, char **argv) {

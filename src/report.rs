@@ -303,7 +303,9 @@ impl Reporter {
             waker_fired: round.waker_fired,
             turns: &mut self.turns,
             probes: &mut self.probes,
-            probing: K::REPORTS_PER_FD > 1 && capacity < K::REPORTS_PER_FD * registry.len(),
+            // A wait that could not take every report (each registration's filters and the
+            // wakeup fd's, which a wait without the lock may have had to leave room for).
+            probing: K::REPORTS_PER_FD > 1 && capacity <= K::REPORTS_PER_FD * registry.len(),
             earlier: round.start,
             entries: round.record.then_some(&mut self.entries),
             came_round: false,
@@ -756,6 +758,21 @@ mod tests {
         let got = run(&mut kernel, &registry, 4, &mut Reporter::default());
         assert_eq!(got.0, [(5, READ), (6, READ), (7, READ)]);
         assert!(kernel.probed.is_empty());
+    }
+
+    #[test]
+    fn a_wait_whose_wakeup_took_a_filters_place_probes() {
+        // Room for the two filters of the one registration, but the wakeup fd took one place
+        // (a wait without the lock is bounded by the buffer, not by every report).
+        let registry = registry(&[(5, BOTH)]);
+        let mut kernel = fake::<true>(&[Answer::Waker, ready(5, 105, READ)]);
+        kernel.ready_now = vec![(5, WRITE)];
+        let mut out = vec![MaybeUninit::uninit(); 2];
+        let delivered = Reporter::default().deliver(&mut kernel, (2, 2), &registry, &mut out);
+        assert_eq!(delivered.entries, 1);
+        assert_eq!(kernel.probed, [(5, WRITE)]);
+        // SAFETY: deliver initialised the first entry.
+        assert_eq!(unsafe { out[0].assume_init() }.mask, BOTH);
     }
 
     #[test]
