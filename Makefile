@@ -1,7 +1,7 @@
 # libselectors: the two commands of the README, and what they are made of.
 #
 #   make demo    build libselectors.so and run the echo server (try: nc localhost 12345)
-#   make test    every test (about 20 minutes on 2 cores, tools installed): `make check`,
+#   make test    every test (about 22 minutes on 2 cores, tools installed): `make check`,
 #                then the tests again on KQUEUE (when libkqueue is installed), the ABI check,
 #                the C tests under valgrind and the sanitizers and as a BSD builds them, the
 #                install as a user would use it (default and lean), the Debian packages, the
