@@ -82,13 +82,7 @@ static void one_entry_per_fd_after_a_stale_entry_is_revived(int kind) {
     make_socketpair(new_file);
     make_socketpair(other);
     number = old_file[0];
-    CHECK_EQ(sel_register(sel, number, SEL_EVENT_READ, NULL, NULL), 0);
-    old_kept = dup(number);
-    CHECK(old_kept >= 0);
-    CHECK_EQ(close(number), 0);
-    CHECK_EQ(sel_unregister(sel, number, NULL), 0);
-    CHECK_EQ(dup2(new_file[0], number), number);
-    CHECK_EQ(sel_register(sel, number, SEL_EVENT_READ, NULL, NULL), 0);
+    old_kept = reuse_number_behind_the_selector(sel, number, NULL, new_file[0], NULL);
     CHECK_EQ(dup2(old_kept, number), number); /* the new file lives on at new_file[0] */
     CHECK_EQ(sel_modify(sel, number, SEL_EVENT_WRITE, NULL, NULL), 0);
     CHECK_EQ(close(new_file[1]), 0); /* the new file hangs up: its entry is ready */

@@ -595,9 +595,14 @@ mod tests {
         let said = kernel.answers.len();
         let capacity = kernel_capacity::<Fake<FILTERS>>(room, registry.len());
         let delivered = reporter.deliver(kernel, (said, capacity), registry, &mut out);
+        written(&out, delivered)
+    }
+
+    /// The `(fd, mask)` pairs a delivery wrote into `out`, and whether it saw the waker.
+    fn written(out: &[MaybeUninit<SelEvent>], delivered: Delivered) -> (Vec<(RawFd, u32)>, bool) {
         let entries = out[..delivered.entries]
             .iter()
-            // SAFETY: deliver initialised the first `entries` entries.
+            // SAFETY: a delivery initialises the first `entries` entries of its buffer.
             .map(|entry| unsafe { entry.assume_init() })
             .map(|event| (event.key.fd, event.mask))
             .collect();
@@ -883,13 +888,7 @@ mod tests {
         let said = (kernel.take(capacity), capacity);
         let mut out = vec![MaybeUninit::uninit(); room];
         let delivered = Reporter::default().deliver_topped_up(kernel, said, registry, &mut out);
-        let entries = out[..delivered.entries]
-            .iter()
-            // SAFETY: deliver_topped_up initialised the first `entries` entries.
-            .map(|entry| unsafe { entry.assume_init() })
-            .map(|event| (event.key.fd, event.mask))
-            .collect();
-        (entries, delivered.waker_fired)
+        written(&out, delivered)
     }
 
     const LEVEL: bool = true;

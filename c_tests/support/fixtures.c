@@ -99,6 +99,32 @@ const sel_event *find_event(const sel_event *events, int count, int fd) {
     return NULL;
 }
 
+int reuse_number_behind_the_selector(sel_selector *sel, int number, void *old_data, int new_fd,
+                                     void *new_data) {
+    int keeper;
+    CHECK_EQ(sel_register(sel, number, SEL_EVENT_READ, old_data, NULL), 0);
+    keeper = dup(number);
+    CHECK(keeper >= 0);
+    CHECK_EQ(close(number), 0);
+    CHECK_EQ(sel_unregister(sel, number, NULL), 0);
+    CHECK_EQ(dup2(new_fd, number), number);
+    CHECK_EQ(sel_register(sel, number, SEL_EVENT_READ, new_data, NULL), 0);
+    return keeper;
+}
+
+int check_reused_number_reported(int kind, int count, const sel_event *events, int number,
+                                 const void *data, const char *test) {
+    if (ON_LIBKQUEUE(kind) && count == 0) {
+        printf("note: %s: libkqueue lost the new registration of a reused number\n", test);
+        return 0;
+    }
+    CHECK_EQ(count, 1);
+    CHECK_EQ(events[0].key.fd, number);
+    CHECK(events[0].key.data == data);
+    CHECK_EQ(events[0].mask, SEL_EVENT_READ);
+    return 1;
+}
+
 long raise_fd_limit(void) {
     struct rlimit limit;
     CHECK_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);

@@ -40,6 +40,20 @@ void fill_socket(int fd);
 /** The entry for `fd` among the first `count` of `events`, or NULL. */
 const sel_event *find_event(const sel_event *events, int count, int fd);
 
+/** Registers `number` for READ with `old_data`, then, behind the selector's back, keeps its
+ * file open in a dup (returned), closes the number and unregisters it, puts `new_fd`'s file at
+ * the same number and registers that for READ with `new_data`. Epoll may still hold the old
+ * file's registration under that number, and reports of it are stale. */
+int reuse_number_behind_the_selector(sel_selector *sel, int number, void *old_data, int new_fd,
+                                     void *new_data);
+
+/** Checks that a select which returned `count` entries reported `number` alone, readable, with
+ * `data` (the new registration of a reused number). libkqueue may have lost that registration
+ * (its BUGS.md: an fd closed behind its back is not cleaned up): on KQUEUE a count of 0 prints a
+ * note naming `test` instead. Returns whether the number was reported. */
+int check_reused_number_reported(int kind, int count, const sel_event *events, int number,
+                                 const void *data, const char *test);
+
 /** Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit. */
 long raise_fd_limit(void);
 
